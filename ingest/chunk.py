@@ -1,0 +1,152 @@
+"""Split a monograph into chunks: one per leaf section, one per FAQ pair.
+
+Long sections are split on paragraph, list-item and sentence boundaries (words only as
+a last resort) so that a chunk's embedded text (heading path + text) fits the embedding
+model's window, measured with the model's own tokenizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+
+from monorag.types import SEP, Chunk, ChunkKind, Monograph
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+"""Counts word pieces (special tokens included) of each text; see ``Embedder.count_tokens_many``."""
+
+FAQ_SECTION = "FAQ"
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(?:e\.g|i\.e|approx|incl|vs|Dr|Fig|No|etc)\.$", re.IGNORECASE)
+
+
+def blocks(text: str) -> list[str]:
+    """Paragraphs and list items of a section's text, in order."""
+    out: list[str] = []
+    current: list[str] = []
+    for line in text.split("\n"):
+        if not line.strip():
+            if current:
+                out.append(" ".join(current))
+                current = []
+            continue
+        if _LIST_ITEM.match(line) and current:
+            out.append(" ".join(current))
+            current = []
+        current.append(line.strip())
+    if current:
+        out.append(" ".join(current))
+    return [b for b in (" ".join(b.split()) for b in out) if b]
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a paragraph; abbreviations like ``e.g.`` do not end one."""
+    parts = _SENTENCE_END.split(text)
+    out: list[str] = []
+    for part in parts:
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return [p.strip() for p in out if p.strip()]
+
+
+def _pack(pieces: list[str], costs: list[int], budget: int, joiner: str) -> list[str]:
+    """Greedily join consecutive pieces while their summed cost stays within budget."""
+    out: list[str] = []
+    current: list[str] = []
+    used = 0
+    for piece, cost in zip(pieces, costs, strict=True):
+        if current and used + cost > budget:
+            out.append(joiner.join(current))
+            current, used = [], 0
+        current.append(piece)
+        used += cost
+    if current:
+        out.append(joiner.join(current))
+    return out
+
+
+def split_text(header: str, text: str, count: TokenCounter, max_tokens: int) -> list[str]:
+    """Split ``text`` into parts whose ``header + "\\n" + part`` fits ``max_tokens`` pieces."""
+    if count([f"{header}\n{text}"])[0] <= max_tokens:
+        return [text]
+    # Word-piece counts of separate pieces add up to (at most) the count of their join,
+    # minus the two special tokens each separate count includes.
+    budget = max_tokens - (count([header])[0] - 2) - 2 - 1
+    if budget < 8:
+        raise ValueError(f"heading {header!r} alone nearly fills the {max_tokens}-token window")
+    units: list[str] = []
+    for block in blocks(text):
+        if count([block])[0] - 2 <= budget:
+            units.append(block)
+            continue
+        for sentence in sentences(block):
+            if count([sentence])[0] - 2 <= budget:
+                units.append(sentence)
+            else:
+                units.extend(_split_words(sentence, count, budget))
+    costs = [c - 2 + 1 for c in count(units)]
+    parts = _pack(units, costs, budget, "\n")
+    # Verify with the real tokenizer: joins can merge pieces differently at the seams.
+    out: list[str] = []
+    for part, total in zip(parts, count([f"{header}\n{p}" for p in parts]), strict=True):
+        if total <= max_tokens or "\n" not in part:
+            out.append(part if total <= max_tokens else _trim(header, part, count, max_tokens))
+        else:
+            out.extend(split_text(header, part, count, max_tokens - 4))
+    return out
+
+
+def _split_words(sentence: str, count: TokenCounter, budget: int) -> list[str]:
+    words = sentence.split()
+    costs = [c - 2 + 1 for c in count(words)]
+    return _pack(words, costs, budget, " ")
+
+
+def _trim(header: str, part: str, count: TokenCounter, max_tokens: int) -> str:
+    words = part.split()
+    while words and count([f"{header}\n{' '.join(words)}"])[0] > max_tokens:
+        words = words[: max(1, len(words) - 4)] if len(words) > 4 else words[:-1]
+    return " ".join(words)
+
+
+def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> list[Chunk]:
+    """All chunks of a monograph, in document order, FAQ pairs last."""
+    rev = mono.sha256[:12]
+    doc = hashlib.sha1(mono.key.encode()).hexdigest()[:16]
+    items: list[tuple[str, str, ChunkKind]] = []
+    for section in mono.all_sections():
+        if section.text:
+            items.append((section.heading, section.text, "section"))
+    for faq in mono.faqs:
+        items.append(
+            (f"{FAQ_SECTION}{SEP}{faq.question}", f"Q: {faq.question}\nA: {faq.answer}", "faq")
+        )
+
+    chunks: list[Chunk] = []
+    aliases = tuple(mono.aliases)
+    for heading, text, kind in items:
+        header = f"{mono.title}{SEP}{heading}"
+        for part in split_text(header, text, count, max_tokens):
+            ordinal = len(chunks)
+            chunks.append(
+                Chunk(
+                    id=f"{doc}-{rev}-{ordinal:04d}",
+                    drug=mono.title,
+                    aliases=aliases,
+                    section=heading,
+                    kind=kind,
+                    text=part,
+                    source=mono.source,
+                    doc=mono.key,
+                    rev=rev,
+                    last_modified=mono.last_modified,
+                    content_hash=hashlib.sha256(f"{header}\n{part}".encode()).hexdigest()[:16],
+                    ordinal=ordinal,
+                )
+            )
+    return chunks

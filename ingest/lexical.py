@@ -1,0 +1,118 @@
+"""The lexical (BM25) side of hybrid retrieval, persisted beside the store.
+
+Dense search misses exact terms: drug names, doses, enzyme names such as CYP1A2 or
+P-gp. The BM25 index is derived entirely from the store's current chunks, so it is a
+cache: it is saved under the store's revision and rebuilt whenever that revision moves
+(ingest does so right after committing; a reader rebuilds it if it finds it stale).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from monorag.types import Chunk
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
+_STOPWORD_TEXT = """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers him his how i if in into is it its itself me more most my
+no nor not of off on once only or other our out over own same she should so some such than
+that the their them then there these they this those through to too under until up very was
+we were what when where which while who whom why will with would you your yours patient
+patients take taking used use
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens with light plural folding; hyphenated terms also split.
+
+    ``CYP1A2`` stays one token; ``days 1-21`` yields ``1-21``, ``1`` and ``21``.
+    """
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        token = token.strip(".")
+        if not token or token in STOPWORDS:
+            continue
+        out.append(_fold(token))
+        if "-" in token or "/" in token:
+            out.extend(_fold(p) for p in re.split(r"[-/]", token) if p and p not in STOPWORDS)
+    return out
+
+
+def _fold(token: str) -> str:
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+class LexicalIndex:
+    """BM25 over chunks, with the chunks themselves kept for lookup by position."""
+
+    def __init__(self, chunks: Sequence[Chunk], bm25: object) -> None:
+        self.chunks = list(chunks)
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, chunks: Iterable[Chunk]) -> LexicalIndex:
+        """Index ``chunks`` (their heading path and text)."""
+        import bm25s
+
+        chunks = list(chunks)
+        bm25 = bm25s.BM25()
+        corpus = [tokenize(c.embed_text) or ["\u2205"] for c in chunks]
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        return cls(chunks, bm25)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query`` (zeros when no term matches)."""
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or not self.chunks:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    @property
+    def _vocab(self) -> dict[str, int]:
+        return getattr(self._bm25, "vocab_dict", None) or {}
+
+    def save(self, folder: Path, revision: str) -> None:
+        """Write the index under ``folder`` for ``revision`` (atomically, by rename)."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.chunks:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
+            for c in self.chunks:
+                out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
+        (tmp / "REVISION").write_text(revision, encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path, revision: str) -> LexicalIndex | None:
+        """The index saved for ``revision``, or ``None`` if absent or stale."""
+        import bm25s
+
+        try:
+            if (folder / "REVISION").read_text(encoding="utf-8") != revision:
+                return None
+            chunks = []
+            with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:
+                for line in lines:
+                    row = json.loads(line)
+                    chunks.append(Chunk.from_record(row["id"], row["text"], row["meta"]))
+            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if chunks else None
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(chunks, bm25 or bm25s.BM25())

@@ -1,0 +1,343 @@
+"""Parse a monograph file (YAML front matter + markdown body) into a ``Monograph``.
+
+Real files are parsed as they are: the seed's front-matter FAQs carry the answer inside the
+question (``question?**\\n\\n**A:** answer``) and answers that start with ``A:**``; the
+body repeats the same pairs under a FAQ heading. Both yield one clean list of pairs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from ingest.text import clean_heading, normalise_question, squash, strip_markup, tidy_lines
+from monorag.errors import ParseError
+from monorag.types import FAQ, Monograph, Section
+
+MAX_FILE_BYTES = 5_000_000
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
+_EMPTY_HEADING = re.compile(r"^(#{1,6})[ \t]*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_FAQ_TITLE = re.compile(r"^(faqs?\b|frequently asked questions)", re.IGNORECASE)
+_QUESTION_PREFIX = re.compile(r"^\s*(?:Q\s*\d*\s*[:.)-]|Question\s*\d*\s*[:.)-])\s*", re.IGNORECASE)
+_ANSWER_PREFIX = re.compile(r"^\s*(?:\*\*)?\s*A(?:nswer)?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
+_INLINE_ANSWER = re.compile(r"\**\s*\n\s*\n?\s*\**\s*A\s*:\s*\**", re.IGNORECASE)
+_ALIAS_TITLE = re.compile(
+    r"alternate names?|alternative names?|other names?|brand names?|trade names?|"
+    r"also known|synonyms?|proprietary names?",
+    re.IGNORECASE,
+)
+_MARKED_NAME = re.compile(r"([A-Z][\w-]*(?:[ -][A-Z][\w-]*)?)\s*[®™]")
+_NAME_LIST = re.compile(
+    r"(?:brand names?|trade names?|marketed as|sold as|known as)\s*"
+    r"(?:include|includes|are|is|:)?\s*([^.;\n]+)",
+    re.IGNORECASE,
+)
+_INN = re.compile(r"\(INN\)\s*([a-z][a-z0-9 -]{2,40}?)(?=[.,;\n]|$)", re.IGNORECASE)
+_ACTIVE_LIST = re.compile(
+    r"(?i:\bthe)\s+active\s+substances?\s+"
+    r"(?:(?:of|in)\s+(?:your\s+medicine|this\s+medicine|[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+)?"
+    r"(?:is|are)\s+(?:called\s+)?([^.;\n()]{3,160})"
+    r"|contains\s+(?:\w+\s+)?active\s+substances?\s*:\s*([^.;\n()]{3,160})"
+)
+_ACTIVE_ONE = re.compile(r"contains\s+the\s+active\s+substances?\s+([a-z][^.;\n(),]{2,100})")
+_ACTIVE_STOP = re.compile(
+    r"\b(?:which|that|belongs?|is|are|in|as|to|for|with|of|by|from|used|works|a|an|the|"
+    r"each|per|contained|this|these|it|called|other|or|present|also|not|only)\b.*",
+)
+_SKIP_NAMES = {"README", "NOTICE", "LICENSE", "CHANGELOG", "CONTRIBUTING", "AUTHORS"}
+
+
+def is_monograph_file(path: Path) -> bool:
+    """Whether ``path`` looks like a monograph: a ``.md`` file that is not a repo document."""
+    return path.suffix.lower() == ".md" and path.stem not in _SKIP_NAMES
+
+
+def file_sha256(data: bytes) -> str:
+    """Hex sha256 of a file's bytes: its identity for incremental re-ingest."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_file(path: Path, root: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> Monograph:
+    """Read and parse one monograph file.
+
+    ``root`` is the folder the file was found under; the monograph's ``source`` is the path
+    relative to it. Raises ``ParseError`` naming the file for anything that is not a
+    usable monograph; recoverable oddities become ``Monograph.warnings``.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ParseError(
+                path, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for a monograph"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    source = _source_name(path, root)
+    return parse_bytes(data, path=path, source=source)
+
+
+def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> Monograph:
+    """Parse a monograph from its bytes; ``path`` names it in errors and is its store key."""
+    path = Path(path)
+    if not data.strip():
+        raise ParseError(path, "file is empty")
+    if b"\x00" in data[:8192]:
+        raise ParseError(path, "file is binary (contains NUL bytes), not a markdown monograph")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            path, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta, body = _split_front_matter(text, path)
+    warnings: list[str] = []
+
+    title = _scalar(meta.get("title"))
+    if not title:
+        title = path.stem.replace("_", " ").replace("-", " ").strip().title() or path.name
+        warnings.append(f"no title in front matter: using {title!r} from the file name")
+    title = squash(strip_markup(title)[0])
+    description = squash(strip_markup(_scalar(meta.get("description")))[0])
+    last_modified = _date(meta.get("lastModified", meta.get("last_modified")))
+    if not last_modified:
+        warnings.append("no lastModified in front matter")
+
+    body, had_html = strip_markup(body)
+    if had_html:
+        warnings.append("HTML tags removed from the text")
+    sections, faq_sections = _sections(body, warnings)
+
+    faqs = _front_matter_faqs(meta.get("faqs"), warnings)
+    seen = {normalise_question(f.question) for f in faqs}
+    for faq in (pair for s in faq_sections for pair in _body_faqs(s)):
+        if normalise_question(faq.question) not in seen:
+            seen.add(normalise_question(faq.question))
+            faqs.append(faq)
+
+    aliases = _aliases(title, description, sections)
+    key = str(path.resolve()) if path.exists() else str(path)
+    return Monograph(
+        title=title,
+        source=source or path.name,
+        key=key,
+        description=description,
+        last_modified=last_modified,
+        aliases=aliases,
+        faqs=faqs,
+        sections=sections,
+        sha256=file_sha256(data),
+        warnings=warnings,
+    )
+
+
+def _source_name(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+    if not text.lstrip().startswith("---"):
+        raise ParseError(path, "missing YAML front matter (the file must start with a '---' block)")
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParseError(path, f"front matter is not valid YAML{where}: {problem}") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ParseError(path, f"front matter cannot be read: {exc}") from exc
+    meta = post.metadata
+    if not isinstance(meta, dict):
+        raise ParseError(path, "front matter is not a mapping of fields (title, description, ...)")
+    if not meta and text.lstrip().startswith("---"):
+        # python-frontmatter returns empty metadata for an unterminated block.
+        head = text.lstrip()[3:]
+        if "\n---" not in head:
+            raise ParseError(path, "front matter block is not closed by a '---' line")
+    return meta, post.content
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value).strip()
+    return ""
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _scalar(value)
+
+
+@dataclass
+class _Open:
+    section: Section
+    lines: list[str]
+
+
+def _sections(body: str, warnings: list[str]) -> tuple[list[Section], list[Section]]:
+    """Build the section tree; FAQ sections are returned separately."""
+    roots: list[Section] = []
+    stack: list[_Open] = []
+    preface: list[str] = []
+    in_fence = False
+
+    def close_to(level: int) -> None:
+        while stack and stack[-1].section.level >= level:
+            done = stack.pop()
+            done.section.text = tidy_lines("\n".join(done.lines))
+
+    for line in body.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else (_HEADING.match(line) or _EMPTY_HEADING.match(line))
+        if match is None:
+            (stack[-1].lines if stack else preface).append(line)
+            continue
+        level = len(match.group(1))
+        title = clean_heading(match.group(2)) if match.lastindex and match.lastindex >= 2 else ""
+        if not title:
+            warnings.append(
+                f"a level-{level} heading has no text: its content joins the section above"
+            )
+            (stack[-1].lines if stack else preface).append("")
+            continue
+        close_to(level)
+        parent_path = stack[-1].section.path if stack else ()
+        section = Section(title=title, level=level, path=(*parent_path, title))
+        if stack:
+            stack[-1].section.children.append(section)
+        else:
+            roots.append(section)
+        stack.append(_Open(section, []))
+    close_to(0)
+
+    intro = tidy_lines("\n".join(preface))
+    if intro:
+        roots.insert(0, Section(title="Overview", level=1, path=("Overview",), text=intro))
+    faq_sections = [s for s in roots if _FAQ_TITLE.match(s.title)]
+    return [s for s in roots if s not in faq_sections], faq_sections
+
+
+def _clean_question(text: str) -> tuple[str, str]:
+    """Split a raw question into (question, inline answer) and clean both."""
+    parts = _INLINE_ANSWER.split(text, maxsplit=1)
+    question = squash(strip_markup(parts[0])[0])
+    question = _QUESTION_PREFIX.sub("", question).strip()
+    answer = _clean_answer(parts[1]) if len(parts) > 1 else ""
+    return question, answer
+
+
+def _clean_answer(text: str) -> str:
+    text = _ANSWER_PREFIX.sub("", text.strip())
+    return squash(strip_markup(text)[0])
+
+
+def _front_matter_faqs(raw: Any, warnings: list[str]) -> list[FAQ]:
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list):
+        warnings.append("front matter field 'faqs' is not a list: ignored")
+        return []
+    out: list[FAQ] = []
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            warnings.append(f"faqs[{i}] is not a mapping with 'q' and 'a': skipped")
+            continue
+        question, inline = _clean_question(_scalar(item.get("q")))
+        answer = _clean_answer(_scalar(item.get("a"))) or inline
+        if not question or not answer:
+            missing = "q" if not question else "a"
+            warnings.append(f"faqs[{i}] has no '{missing}': skipped")
+            continue
+        out.append(FAQ(question=question, answer=answer))
+    return out
+
+
+def _body_faqs(section: Section) -> list[FAQ]:
+    """Pairs of a FAQ section: sub-headings as questions, or ``Q:``/``A:`` paragraphs."""
+    out: list[FAQ] = []
+    for child in section.children:
+        question, _ = _clean_question(child.title)
+        answer = _clean_answer(child.text)
+        if question and answer:
+            out.append(FAQ(question, answer))
+    if not section.children and section.text:
+        blocks = re.split(r"\n(?=\s*(?:\*\*)?\s*Q(?:uestion)?\s*\d*\s*[:.)])", "\n" + section.text)
+        for block in blocks:
+            q, _, a = block.strip().partition("\n")
+            m = re.search(r"(?:\*\*)?\s*A(?:nswer)?\s*:", block)
+            if m and not a:
+                q, a = block[: m.start()], block[m.start() :]
+            question, _ = _clean_question(q)
+            answer = _clean_answer(a)
+            if question and answer:
+                out.append(FAQ(question, answer))
+    return out
+
+
+def _aliases(title: str, description: str, sections: list[Section]) -> list[str]:
+    """The title, the INN and brand names: from alias sections and 'active substance' phrases."""
+    found: list[str] = [title]
+    for section in (s for top in sections for s in top.walk()):
+        if not _ALIAS_TITLE.search(section.title):
+            continue
+        text = section.text
+        found += [m.group(1) for m in _MARKED_NAME.finditer(text)]
+        found += [m.group(1) for m in _INN.finditer(text)]
+        for m in _NAME_LIST.finditer(text):
+            for name in re.split(r",|\band\b|\bor\b|/", m.group(1)):
+                name = name.strip(" .®™*")
+                if name and len(name.split()) <= 3 and name[0].isalpha():
+                    found.append(name)
+    for text in [description] + [sub.text for top in sections for sub in top.walk()]:
+        found += _active_substances(text)
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in found:
+        name = squash(name.replace("®", "").replace("™", "")).strip(" .,:;")
+        if len(name) < 3 or name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _active_substances(text: str) -> list[str]:
+    """Names after 'the active substance(s) is/are ...' (the INN in EU leaflets)."""
+    phrases = [m.group(1) or m.group(2) for m in _ACTIVE_LIST.finditer(text)]
+    phrases += [m.group(1) for m in _ACTIVE_ONE.finditer(text)]
+    names: list[str] = []
+    for phrase in phrases:
+        for part in re.split(r",\s*(?:and\s+)?|\s+and\s+", phrase):
+            part = _ACTIVE_STOP.sub("", part.strip()).strip(" :*-")
+            words = part.split()
+            if (
+                1 <= len(words) <= 4
+                and re.fullmatch(r"[a-z][a-z0-9 -]+", part)
+                and len(part) >= 4
+                and not re.search(r"(?:ed|ing|ly)$", words[-1])
+            ):
+                names.append(part)
+    return names

@@ -1,0 +1,261 @@
+"""Ingest a set of monograph files into the store, incrementally.
+
+An unchanged file (same sha256 as in the manifest) is skipped before it is even parsed;
+a changed file's chunks are replaced; a file that disappeared from an ingested folder
+has its chunks removed. A file that cannot be parsed is reported and everything else
+is still indexed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.chunk import chunk_monograph
+from ingest.lexical import LexicalIndex
+from ingest.parse import is_monograph_file, parse_file
+from ingest.store import FileEntry, Store, current_chunks, lexical_dir, now
+from monorag.embed import Embedder
+from monorag.errors import MonoragError, ParseError
+from monorag.settings import Settings
+from monorag.types import Chunk, Monograph
+
+
+@dataclass
+class Failure:
+    """A file that could not be ingested, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. ``to_json`` is the shape of ``monorag ingest --json``."""
+
+    indexed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    monographs_total: int = 0
+    seconds: float = 0.0
+    store: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+    def to_json(self) -> dict[str, Any]:
+        """Counts plus the lists of files, for scripts."""
+        return {
+            "store": self.store,
+            "files_indexed": len(self.indexed),
+            "files_unchanged": len(self.unchanged),
+            "files_removed": len(self.removed),
+            "files_failed": len(self.failed),
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "chunks_total": self.chunks_total,
+            "monographs_total": self.monographs_total,
+            "seconds": round(self.seconds, 3),
+            "indexed": self.indexed,
+            "removed": self.removed,
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "repaired": self.repaired,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class Progress:
+    """A progress event: ``stage`` is ``scan``, ``embed`` or ``index``."""
+
+    stage: str
+    done: int
+    total: int
+    detail: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """Monograph files under ``paths`` as (file, root) pairs, and the folder roots given.
+
+    Folders are searched recursively for ``*.md``; repository documents (README, NOTICE,
+    LICENSE ...) are not monographs. A named file is taken as it is.
+    """
+    files: dict[Path, Path] = {}
+    roots: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            roots.append(path.resolve())
+            for file in sorted(path.rglob("*.md")):
+                if file.is_file() and is_monograph_file(file):
+                    files.setdefault(file.resolve(), path)
+        else:
+            files.setdefault(path.resolve(), path.parent)
+    return sorted(files.items()), roots
+
+
+def ingest(
+    paths: Sequence[Path],
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Bring the store in line with the monograph files under ``paths``."""
+    started = time.perf_counter()
+    report = IngestReport(store=settings.store.where)
+    say = progress or (lambda _event: None)
+    store = Store.open(settings.store, create=True)
+    if rebuild:
+        store = store.rebuild()
+    store.check_model(embedder.name, lambda: embedder.dimension)
+    report.repaired = store.repair()
+
+    found, roots = discover(paths)
+    for path in (Path(p) for p in paths):
+        if not path.exists():
+            report.failed.append(Failure(str(path), "no such file or folder"))
+    known = store.files()
+
+    # 1. Decide per file: unchanged (by hash, without parsing) or to (re)index.
+    todo: list[Monograph] = []
+    for done, (file, root) in enumerate(found, start=1):
+        say(Progress("scan", done, len(found), file.name))
+        key = str(file)
+        try:
+            data_sha = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError as exc:
+            report.failed.append(Failure(str(file), f"cannot read file: {exc.strerror or exc}"))
+            continue
+        entry = known.get(key)
+        if entry is not None and entry.sha256 == data_sha:
+            report.unchanged.append(str(file))
+            continue
+        try:
+            mono = parse_file(file, root, settings.ingest.max_file_bytes)
+        except ParseError as exc:
+            report.failed.append(Failure(exc.path, exc.reason))
+            continue
+        report.warnings += [f"{file}: {w}" for w in mono.warnings]
+        todo.append(mono)
+
+    # 2. Files gone from an ingested folder, or from disk altogether.
+    present = {str(f) for f, _ in found}
+    for key in known:
+        under_root = any(Path(key).is_relative_to(root) for root in roots)
+        if key not in present and (under_root or not Path(key).exists()):
+            report.chunks_removed += store.remove_file(key)
+            report.removed.append(key)
+
+    _warn_duplicate_titles(todo, known, report)
+
+    # 3. Chunk, embed (in batches across files), commit file by file.
+    chunked: list[tuple[Monograph, list[Chunk]]] = []
+    max_tokens = min(settings.ingest.max_tokens, embedder.max_tokens) if todo else 0
+    for mono in todo:
+        try:
+            chunked.append((mono, chunk_monograph(mono, embedder.count_tokens_many, max_tokens)))
+        except (ValueError, MonoragError) as exc:
+            report.failed.append(Failure(mono.key, f"cannot chunk: {exc}"))
+    total = sum(len(chunks) for _, chunks in chunked)
+    embedded = 0
+    say(Progress("embed", 0, total))
+    group: list[tuple[Monograph, list[Chunk]]] = []
+    for item in chunked:
+        group.append(item)
+        if sum(len(c) for _, c in group) >= settings.embedding.batch_size * 4:
+            embedded = _commit_group(group, store, embedder, settings, report, say, embedded, total)
+            group = []
+    if group:
+        _commit_group(group, store, embedder, settings, report, say, embedded, total)
+
+    # 4. Totals, and the BM25 cache for the new revision.
+    files = store.files()
+    report.monographs_total = len(files)
+    if report.indexed or report.removed or report.repaired or not _lexical_fresh(store, settings):
+        say(Progress("index", 0, 1, "lexical index"))
+        chunks = current_chunks(store, files)
+        LexicalIndex.build(chunks).save(lexical_dir(settings.store), store.revision())
+        say(Progress("index", 1, 1, "lexical index"))
+        report.chunks_total = len(chunks)
+    else:
+        report.chunks_total = sum(f.chunks for f in files.values())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _commit_group(
+    group: list[tuple[Monograph, list[Chunk]]],
+    store: Store,
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+    say: ProgressFn,
+    embedded: int,
+    total: int,
+) -> int:
+    texts = [c.embed_text for _, chunks in group for c in chunks]
+
+    def tick(n: int) -> None:
+        nonlocal embedded
+        embedded += n
+        say(Progress("embed", embedded, total))
+
+    vectors = embedder.embed(texts, progress=tick)
+    offset = 0
+    for mono, chunks in group:
+        part = vectors[offset : offset + len(chunks)]
+        offset += len(chunks)
+        entry = FileEntry(
+            key=mono.key,
+            source=mono.source,
+            title=mono.title,
+            aliases="|".join(mono.aliases),
+            sha256=mono.sha256,
+            rev=mono.sha256[:12],
+            chunks=len(chunks),
+            last_modified=mono.last_modified,
+            indexed_at=now(),
+        )
+        report.chunks_removed += store.commit_file(entry, chunks, part, settings.ingest.add_batch)
+        report.chunks_added += len(chunks)
+        report.indexed.append(mono.key)
+    return embedded
+
+
+def _lexical_fresh(store: Store, settings: Settings) -> bool:
+    folder = lexical_dir(settings.store)
+    try:
+        return (folder / "REVISION").read_text(encoding="utf-8") == store.revision()
+    except OSError:
+        return False
+
+
+def _warn_duplicate_titles(
+    todo: list[Monograph], known: dict[str, FileEntry], report: IngestReport
+) -> None:
+    by_title: dict[str, str] = {e.title.lower(): k for k, e in known.items()}
+    for mono in todo:
+        other = by_title.get(mono.title.lower())
+        if other is not None and other != mono.key:
+            report.warnings.append(
+                f"{mono.key}: title {mono.title!r} is also the title of {other}; "
+                "questions naming it will search both"
+            )
+        by_title[mono.title.lower()] = mono.key

@@ -1,0 +1,332 @@
+"""The Chroma store: a chunk collection plus a manifest collection.
+
+The manifest records, per monograph file, the revision (content hash) whose chunks are
+current, and once per store the embedding model. Chunk ids contain the revision, so a
+changed file's new chunks are written beside the old ones, the manifest is switched,
+and only then are the old chunks deleted. Readers keep only chunks whose revision the
+manifest names, so a question never sees a half-replaced monograph, and a killed ingest
+leaves chunks that the next ingest recognises and removes.
+
+Works the same on an embedded store (``PersistentClient``, a folder) and on a Chroma
+server (``HttpClient``), which is what several processes must use to share one store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from monorag.errors import (
+    EmbeddingModelMismatchError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
+from monorag.settings import StoreSettings
+from monorag.types import Chunk
+
+META_ID = "__store__"
+_DUMMY = [1.0]  # manifest records carry no meaning in vector space; Chroma needs a vector.
+_PAGE = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One indexed monograph file as recorded in the manifest."""
+
+    key: str
+    source: str
+    title: str
+    aliases: str
+    sha256: str
+    rev: str
+    chunks: int
+    last_modified: str
+    indexed_at: float
+
+    def metadata(self) -> dict[str, Any]:
+        """Chroma metadata of the manifest record."""
+        return asdict(self)
+
+
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def open_client(settings: StoreSettings) -> Any:
+    """A Chroma client for the store: embedded folder or server, telemetry off.
+
+    Clients are shared per location within a process, as Chroma expects.
+    """
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    key = settings.chroma_url or str(settings.path.resolve())
+    with _CLIENTS_LOCK:
+        if key in _CLIENTS:
+            return _CLIENTS[key]
+        try:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+            else:
+                settings.path.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(
+                    path=str(settings.path), settings=chroma_settings
+                )
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"cannot open the Chroma store at {settings.where}: {exc}. "
+                + (
+                    "Is `chroma run` listening there?"
+                    if settings.chroma_url
+                    else "Check that the folder is writable and not used by another version."
+                )
+            ) from exc
+        _CLIENTS[key] = client
+        return client
+
+
+def forget_client(settings: StoreSettings) -> None:
+    """Drop the cached client of a location (tests that delete a store folder need this)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.pop(settings.chroma_url or str(settings.path.resolve()), None)
+
+
+class Store:
+    """Chunks and manifest of one monograph index."""
+
+    def __init__(self, client: Any, settings: StoreSettings, chunks: Any, manifest: Any) -> None:
+        self.client = client
+        self.settings = settings
+        self.chunks = chunks
+        self.manifest = manifest
+
+    @classmethod
+    def open(cls, settings: StoreSettings, *, create: bool = False) -> Store:
+        """Open the store; with ``create`` make its collections when missing.
+
+        Without ``create``, a store that was never ingested raises ``StoreNotFoundError``.
+        """
+        if (
+            not create
+            and not settings.chroma_url
+            and not (settings.path / "chroma.sqlite3").exists()
+        ):
+            raise StoreNotFoundError(settings.where)
+        client = open_client(settings)
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        manifest_name = f"{settings.collection}-manifest"
+        if not create and manifest_name not in names:
+            raise StoreNotFoundError(settings.where)
+        chunks = client.get_or_create_collection(
+            settings.collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"monorag": "chunks"},
+        )
+        manifest = client.get_or_create_collection(
+            manifest_name, embedding_function=None, metadata={"monorag": "manifest"}
+        )
+        return cls(client, settings, chunks, manifest)
+
+    # -- store-level metadata -------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        """Store-level record: embedding model, dimension, revision, pending files."""
+        got = self.manifest.get(ids=[META_ID], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else {}
+
+    def _write_meta(self, **changes: Any) -> None:
+        meta = self.meta()
+        meta.update(changes)
+        self.manifest.upsert(ids=[META_ID], embeddings=[_DUMMY], metadatas=[meta], documents=[""])
+
+    def revision(self) -> str:
+        """Changes whenever the set of current chunks changes."""
+        return str(self.meta().get("revision", ""))
+
+    def check_model(self, model: str, dimension: Callable[[], int]) -> None:
+        """Record the embedding model on first use; refuse a different one later.
+
+        ``dimension`` is a callable so that an up-to-date store never loads the model.
+        """
+        meta = self.meta()
+        stored = meta.get("model")
+        if stored is None:
+            self._write_meta(model=model, dimension=dimension(), revision=uuid.uuid4().hex)
+        elif stored != model:
+            raise EmbeddingModelMismatchError(self.settings.where, str(stored), model)
+
+    def model(self) -> str | None:
+        """The embedding model the store was built with, if any."""
+        value = self.meta().get("model")
+        return str(value) if value else None
+
+    def pending(self) -> list[str]:
+        """Files whose replacement was started and not finished (a killed ingest)."""
+        return list(json.loads(self.meta().get("pending", "[]")))
+
+    def _set_pending(self, keys: Sequence[str]) -> None:
+        self._write_meta(pending=json.dumps(sorted(set(keys))))
+
+    def rebuild(self) -> Store:
+        """Delete everything in the store and return a fresh, empty one."""
+        for name in (self.settings.collection, f"{self.settings.collection}-manifest"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:
+                pass
+        return Store.open(self.settings, create=True)
+
+    # -- manifest ---------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileEntry]:
+        """Every indexed file by key."""
+        out: dict[str, FileEntry] = {}
+        for ids, metas in self._pages(self.manifest, include=["metadatas"]):
+            for id_, meta in zip(ids, metas, strict=True):
+                if id_ != META_ID:
+                    out[id_] = FileEntry(**{f: meta[f] for f in FileEntry.__dataclass_fields__})
+        return out
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def commit_file(
+        self, entry: FileEntry, chunks: Sequence[Chunk], embeddings: Any, batch: int = 512
+    ) -> int:
+        """Make ``chunks`` the current content of ``entry.key``; returns chunks removed.
+
+        Order matters for readers and for crash safety: write new chunks, switch the
+        manifest, then delete chunks of older revisions.
+        """
+        pending = self.pending()
+        self._set_pending([*pending, entry.key])
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=embeddings[start : start + batch],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],
+            )
+        self.manifest.upsert(
+            ids=[entry.key], embeddings=[_DUMMY], metadatas=[entry.metadata()], documents=[""]
+        )
+        removed = self._delete_stale(entry.key, entry.rev)
+        self._write_meta(revision=uuid.uuid4().hex, pending=json.dumps(sorted(set(pending))))
+        return removed
+
+    def remove_file(self, key: str) -> int:
+        """Remove a file from the manifest, then its chunks; returns chunks removed."""
+        self.manifest.delete(ids=[key])
+        removed = self._delete_stale(key, None)
+        self._write_meta(revision=uuid.uuid4().hex)
+        return removed
+
+    def repair(self) -> list[str]:
+        """Remove chunks left by an interrupted ingest; returns the files repaired."""
+        pending = self.pending()
+        if not pending:
+            return []
+        files = self.files()
+        for key in pending:
+            entry = files.get(key)
+            self._delete_stale(key, entry.rev if entry else None)
+        self._write_meta(revision=uuid.uuid4().hex, pending="[]")
+        return pending
+
+    def _delete_stale(self, key: str, keep_rev: str | None) -> int:
+        where: dict[str, Any] = {"doc": key}
+        if keep_rev is not None:
+            where = {"$and": [{"doc": key}, {"rev": {"$ne": keep_rev}}]}
+        stale = self.chunks.get(where=where, include=[])["ids"]
+        for start in range(0, len(stale), _PAGE):
+            self.chunks.delete(ids=stale[start : start + _PAGE])
+        return len(stale)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Chunks in the store (current or not)."""
+        return int(self.chunks.count())
+
+    def query(
+        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks to ``embedding`` with their cosine similarity."""
+        n = max(1, min(n, self.count() or 1))
+        res = self.chunks.query(
+            query_embeddings=[list(map(float, embedding))],
+            n_results=n,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        out: list[tuple[Chunk, float]] = []
+        for id_, doc, meta, dist in zip(
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
+            strict=True,
+        ):
+            out.append((Chunk.from_record(id_, doc or "", dict(meta or {})), 1.0 - float(dist)))
+        return out
+
+    def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:
+        """Every chunk (optionally filtered), paged so memory stays flat."""
+        for ids, docs, metas in self._pages(
+            self.chunks, include=["documents", "metadatas"], where=where
+        ):
+            for id_, doc, meta in zip(ids, docs, metas, strict=True):
+                yield Chunk.from_record(id_, doc or "", dict(meta or {}))
+
+    @staticmethod
+    def _pages(
+        collection: Any, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[list[str], ...]]:
+        offset = 0
+        while True:
+            got = collection.get(include=include, where=where, limit=_PAGE, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            yield (ids, *[got[name] for name in include])
+            if len(ids) < _PAGE:
+                return
+            offset += len(ids)
+
+
+def now() -> float:
+    """Wall-clock time for manifest stamps."""
+    return time.time()
+
+
+def current_chunks(store: Store, files: dict[str, FileEntry] | None = None) -> list[Chunk]:
+    """Chunks of the revision the manifest names for each file, in file and chunk order."""
+    files = store.files() if files is None else files
+    out = [c for c in store.iter_chunks() if c.doc in files and c.rev == files[c.doc].rev]
+    out.sort(key=lambda c: (c.doc, c.ordinal))
+    return out
+
+
+def lexical_dir(settings: StoreSettings) -> Path:
+    """Folder of the BM25 cache of this store (local even when the store is a server)."""
+    import hashlib
+
+    tag = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]
+    return settings.path / "lexical" / f"{settings.collection}-{tag}"

@@ -1,0 +1,54 @@
+"""Small text helpers shared by the parser and the chunker."""
+
+from __future__ import annotations
+
+import re
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BOLD = re.compile(r"\*\*|__")
+_WS = re.compile(r"[ \t\u00a0]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_markup(text: str) -> tuple[str, bool]:
+    """Remove HTML tags (and script/style bodies) and bold markers.
+
+    Returns the text and whether any HTML was found, so the parser can warn about it.
+    Markdown lists and line structure are kept: the chunker needs them.
+    """
+    had_html = bool(_SCRIPT.search(text) or _TAG.search(text))
+    text = _SCRIPT.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _BOLD.sub("", text)
+    text = _CONTROL.sub("", text)
+    return text, had_html
+
+
+def squash(text: str) -> str:
+    """Collapse all whitespace (newlines too) into single spaces."""
+    return " ".join(text.split())
+
+
+def tidy_lines(text: str) -> str:
+    """Collapse runs of spaces inside lines and runs of blank lines; trim the ends."""
+    lines = [_WS.sub(" ", line).rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line.strip() and (not out or not out[-1].strip()):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+def clean_heading(raw: str) -> str:
+    """Heading text without markdown emphasis, trailing colons or closing hashes."""
+    text, _ = strip_markup(raw)
+    text = re.sub(r"\s#+\s*$", "", text)
+    text = text.replace("*", "").replace("`", "")
+    return squash(text).rstrip(":").strip()
+
+
+def normalise_question(text: str) -> str:
+    """A key under which two phrasings of the same FAQ question compare equal."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

@@ -1,0 +1,217 @@
+"""The ``monorag`` command line.
+
+Settings are read here (options, each backed by a ``MONORAG_*`` variable) and passed
+down. Library errors (``MonoragError``) become one clean line on stderr and exit code 2;
+a partial ingest (some files failed) exits 1. Heavy imports (torch, chromadb) happen
+inside the commands that need them, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from monorag.errors import MonoragError
+from monorag.settings import DEFAULT_CORPUS, Settings
+
+app = typer.Typer(
+    name="monorag",
+    help="Answer clinicians' questions from drug monographs, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    """What the global options decided, handed to every command."""
+
+    settings: Settings
+    debug: bool = False
+
+
+STATE = State()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", envvar="MONORAG_DB", help="Folder of the local store [default: data/store]."
+        ),
+    ] = None,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option(
+            "--chroma-url",
+            envvar="MONORAG_CHROMA_URL",
+            help="Use a Chroma server (http://HOST:PORT) instead of the local folder.",
+        ),
+    ] = None,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", envvar="MONORAG_COLLECTION", help="Collection name."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Global options shared by all commands."""
+    STATE.debug = debug
+    with handled():
+        STATE.settings = Settings.from_env(
+            os.environ,
+            **{"store.path": db, "store.chroma_url": chroma_url, "store.collection": collection},
+        )
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn a ``MonoragError`` into one line on stderr and exit code 2."""
+    try:
+        yield
+    except MonoragError as exc:
+        if STATE.debug:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def print_json(data: Any) -> None:
+    """Machine output: one JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr fed by ``ingest.pipeline.Progress`` events."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    if not enabled:
+        yield lambda _event: None
+        return
+    bar = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    tasks: dict[str, Any] = {}
+    labels = {"scan": "scanning", "embed": "embedding", "index": "indexing"}
+
+    def update(event: Any) -> None:
+        if event.stage not in tasks:
+            tasks[event.stage] = bar.add_task(
+                labels.get(event.stage, event.stage), total=event.total
+            )
+        bar.update(tasks[event.stage], completed=event.done, total=max(event.total, 1))
+
+    with bar:
+        yield update
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Monograph files or folders [default: corpus/].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Empty the store first (e.g. after a model change).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Parse, chunk and embed monographs into the store (incremental)."""
+    from ingest.pipeline import ingest as run_ingest
+    from monorag.embed import shared_embedder
+
+    settings = STATE.settings
+    with handled():
+        embedder = shared_embedder(settings.embedding)
+        with progress_bar(not quiet and not as_json and err.is_terminal) as update:
+            report = run_ingest(
+                paths or [DEFAULT_CORPUS], settings, embedder, rebuild=rebuild, progress=update
+            )
+    for failure in report.failed:
+        err.print(f"[red]failed:[/] {failure.path}: {failure.reason}", markup=True)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for warning in report.warnings:
+            err.print(f"[yellow]warning:[/] {warning}", markup=True)
+        out.print(
+            f"{len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "
+            f"{len(report.removed)} removed, {len(report.failed)} failed; "
+            f"{report.chunks_added} chunks added, {report.chunks_removed} removed; "
+            f"store holds {report.monographs_total} monographs in {report.chunks_total} chunks "
+            f"({report.seconds:.1f} s)"
+        )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show what the store holds."""
+    from ingest.store import Store
+
+    with handled():
+        store = Store.open(STATE.settings.store)
+        files = store.files()
+        data = {
+            "store": STATE.settings.store.where,
+            "embedding_model": store.model(),
+            "monographs": len(files),
+            "chunks": sum(f.chunks for f in files.values()),
+            "files": [
+                {
+                    "title": f.title,
+                    "source": f.source,
+                    "chunks": f.chunks,
+                    "last_modified": f.last_modified,
+                }
+                for f in sorted(files.values(), key=lambda f: f.title.lower())
+            ],
+        }
+    if as_json:
+        print_json(data)
+        return
+    out.print(
+        f"{data['store']}: {data['monographs']} monographs, {data['chunks']} chunks "
+        f"(model {data['embedding_model']})"
+    )
+    for f in data["files"]:
+        out.print(
+            f"  {f['title']}  [dim]{f['source']} · {f['chunks']} chunks · {f['last_modified']}[/]"
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

