@@ -187,10 +187,8 @@ class Store:
     def rebuild(self) -> Store:
         """Delete everything in the store and return a fresh, empty one."""
         for name in (self.settings.collection, f"{self.settings.collection}-manifest"):
-            try:
+            with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
-            except Exception:
-                pass
         return Store.open(self.settings, create=True)
 
     # -- manifest ---------------------------------------------------------------------------

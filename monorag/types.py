@@ -200,7 +200,7 @@ class Answer:
     abstained: bool
     citations: list[Citation]
     mode: str
-    """``extractive``, ``llm:<backend>``, or ``extractive-fallback`` (an LLM answer was rejected)."""
+    """``extractive``, ``llm:<backend>`` or ``extractive-fallback`` (LLM answer rejected)."""
     statements: list[Statement] = field(default_factory=list)
     drugs: list[str] = field(default_factory=list)
     """Monographs the answer was drawn from (or, when abstaining, the ones searched)."""
