@@ -78,7 +78,8 @@ def split_text(header: str, text: str, count: TokenCounter, max_tokens: int) -> 
     # minus the two special tokens each separate count includes.
     budget = max_tokens - (count([header])[0] - 2) - 2 - 1
     if budget < 8:
-        raise ValueError(f"heading {header!r} alone nearly fills the {max_tokens}-token window")
+        shown = header if len(header) <= 80 else header[:77] + "..."
+        raise ValueError(f"heading {shown!r} alone nearly fills the {max_tokens}-token window")
     units: list[str] = []
     for block in blocks(text):
         if count([block])[0] - 2 <= budget:
@@ -102,8 +103,20 @@ def split_text(header: str, text: str, count: TokenCounter, max_tokens: int) -> 
 
 
 def _split_words(sentence: str, count: TokenCounter, budget: int) -> list[str]:
-    words = sentence.split()
-    costs = [c - 2 + 1 for c in count(words)]
+    words: list[str] = []
+    costs: list[int] = []
+    for word, cost in zip(sentence.split(), count(sentence.split()), strict=True):
+        if cost - 2 + 1 <= budget:
+            words.append(word)
+            costs.append(cost - 2 + 1)
+            continue
+        # A "word" over the whole budget (digits and punctuation without spaces, such as
+        # a long table row) is cut by characters: a word piece covers at least one
+        # character, so slices of ``budget - 1`` characters always fit.
+        size = max(1, budget - 1)
+        slices = [word[i : i + size] for i in range(0, len(word), size)]
+        words.extend(slices)
+        costs.extend(c - 2 + 1 for c in count(slices))
     return _pack(words, costs, budget, " ")
 
 
@@ -150,3 +163,71 @@ def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> li
                 )
             )
     return chunks
+
+
+def unit_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the answerable units of a chunk: sentences and list items.
+
+    The extractive answerer quotes these verbatim; ingest embeds each of them from the
+    chunk's own token embeddings, so they are scored without another model call.
+    """
+    return [(start, end) for start, end, _ in unit_layout(text)]
+
+
+def unit_layout(text: str) -> list[tuple[int, int, int]]:
+    """``unit_spans`` with, for each unit, the number of its list item (0: not in a list).
+
+    Sentences of one list item share its number, so a list can be quoted item by item.
+    """
+    spans: list[tuple[int, int, int]] = []
+    pos = 0
+    block_start: int | None = None
+    block_end = 0
+    in_item = 0
+    items = 0
+
+    def flush() -> None:
+        if block_start is None:
+            return
+        block = text[block_start:block_end]
+        cursor = 0
+        for match in _SENTENCE_END.finditer(block):
+            piece = block[cursor : match.start()]
+            if _ABBREV.search(piece.rstrip()):
+                continue
+            _add(spans, block_start + cursor, block_start + match.start(), text, in_item)
+            cursor = match.end()
+        _add(spans, block_start + cursor, block_end, text, in_item)
+
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        if not line.strip():
+            flush()
+            block_start, in_item = None, 0
+            continue
+        marker = _LIST_ITEM.match(line)
+        if marker:
+            flush()
+            items += 1
+            block_start, block_end, in_item = start + marker.end(), end, items
+            continue
+        if block_start is None:
+            block_start = start
+        block_end = end
+    flush()
+    return spans
+
+
+def _add(spans: list[tuple[int, int, int]], start: int, end: int, text: str, item: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start >= 3:
+        spans.append((start, end, item))
+
+
+def unit_texts(text: str) -> list[str]:
+    """The units of ``unit_spans`` as single-line strings."""
+    return [" ".join(text[s:e].split()) for s, e in unit_spans(text)]

@@ -18,6 +18,9 @@ import numpy as np
 
 from monorag.types import Chunk
 
+FORMAT = "3"
+"""Version of the tokenizer and file layout; part of the cache stamp, so a change rebuilds."""
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
 _STOPWORD_TEXT = """
 a about above after again against all am an and any are as at be because been before being
@@ -41,18 +44,33 @@ def tokenize(text: str) -> list[str]:
         token = token.strip(".")
         if not token or token in STOPWORDS:
             continue
-        out.append(_fold(token))
+        out.append(fold(token))
         if "-" in token or "/" in token:
-            out.extend(_fold(p) for p in re.split(r"[-/]", token) if p and p not in STOPWORDS)
+            out.extend(fold(p) for p in re.split(r"[-/]", token) if p and p not in STOPWORDS)
     return out
 
 
-def _fold(token: str) -> str:
+def fold(token: str) -> str:
+    """Light suffix folding: ``effects`` -> ``effect``, ``monitored`` -> ``monitor``."""
+    if token[0].isdigit():
+        return token
     if len(token) > 4 and token.endswith("ies"):
         return token[:-3] + "y"
+    if len(token) > 7 and token.endswith(("tion", "tions")):
+        return token[: -4 if token.endswith("tions") else -3]
+    if len(token) > 6 and token.endswith("ing"):
+        return _undouble(token[:-3])
+    if len(token) > 5 and token.endswith("ed") and not token.endswith("eed"):
+        return _undouble(token[:-2])
     if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
         return token[:-1]
     return token
+
+
+def _undouble(stem: str) -> str:
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "ls":
+        return stem[:-1]
+    return stem
 
 
 class LexicalIndex:
@@ -61,6 +79,7 @@ class LexicalIndex:
     def __init__(self, chunks: Sequence[Chunk], bm25: object) -> None:
         self.chunks = list(chunks)
         self._bm25 = bm25
+        self._df: np.ndarray | None = None
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk]) -> LexicalIndex:
@@ -85,6 +104,22 @@ class LexicalIndex:
     def _vocab(self) -> dict[str, int]:
         return getattr(self._bm25, "vocab_dict", None) or {}
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every (folded) token of the indexed chunks."""
+        return frozenset(self._vocab)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a folded token; unseen tokens get the maximum."""
+        n = len(self.chunks)
+        if self._df is None:
+            scores = getattr(self._bm25, "scores", None) or {}
+            indptr = scores.get("indptr")
+            self._df = np.diff(indptr) if indptr is not None else np.zeros(0, dtype=np.int64)
+        pos = self._vocab.get(token)
+        df = int(self._df[pos]) if pos is not None and pos < len(self._df) else 0
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
     def save(self, folder: Path, revision: str) -> None:
         """Write the index under ``folder`` for ``revision`` (atomically, by rename)."""
         tmp = folder.with_name(folder.name + ".tmp")
@@ -95,7 +130,7 @@ class LexicalIndex:
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for c in self.chunks:
                 out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
-        (tmp / "REVISION").write_text(revision, encoding="utf-8")
+        (tmp / "REVISION").write_text(f"{FORMAT}:{revision}", encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
 
@@ -105,7 +140,7 @@ class LexicalIndex:
         import bm25s
 
         try:
-            if (folder / "REVISION").read_text(encoding="utf-8") != revision:
+            if (folder / "REVISION").read_text(encoding="utf-8") != f"{FORMAT}:{revision}":
                 return None
             chunks = []
             with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:

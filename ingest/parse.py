@@ -53,6 +53,11 @@ _ACTIVE_STOP = re.compile(
     r"\b(?:which|that|belongs?|is|are|in|as|to|for|with|of|by|from|used|works|a|an|the|"
     r"each|per|contained|this|these|it|called|other|or|present|also|not|only)\b.*",
 )
+_KIND = {list: "a list", str: "plain text", int: "a number", float: "a number", bool: "a boolean"}
+MAX_TITLE_CHARS = 200
+"""A longer title is not a drug name (and would crowd the text out of every chunk)."""
+MAX_HEADING_CHARS = 120
+"""A longer heading is usually a paragraph marked as a heading by mistake."""
 _SKIP_NAMES = {"README", "NOTICE", "LICENSE", "CHANGELOG", "CONTRIBUTING", "AUTHORS"}
 
 
@@ -92,13 +97,18 @@ def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> 
     path = Path(path)
     if not data.strip():
         raise ParseError(path, "file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ParseError(path, "file is UTF-16 encoded: save it as UTF-8")
     if b"\x00" in data[:8192]:
         raise ParseError(path, "file is binary (contains NUL bytes), not a markdown monograph")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise ParseError(
-            path, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            path,
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}, "
+            f"offset {exc.start}): save it as UTF-8",
         ) from exc
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body = _split_front_matter(text, path)
@@ -108,8 +118,14 @@ def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> 
     if not title:
         title = path.stem.replace("_", " ").replace("-", " ").strip().title() or path.name
         warnings.append(f"no title in front matter: using {title!r} from the file name")
-    title = squash(strip_markup(title)[0])
-    description = squash(strip_markup(_scalar(meta.get("description")))[0])
+    title, title_html = strip_markup(title)
+    title = squash(title)
+    if len(title) > MAX_TITLE_CHARS:
+        raise ParseError(path, f"title is {len(title):,} characters long: it should name the drug")
+    description, description_html = strip_markup(_scalar(meta.get("description")))
+    description = squash(description)
+    if title_html or description_html:
+        warnings.append("HTML tags removed from the title or description")
     last_modified = _date(meta.get("lastModified", meta.get("last_modified")))
     if not last_modified:
         warnings.append("no lastModified in front matter")
@@ -121,11 +137,13 @@ def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> 
 
     faqs = _front_matter_faqs(meta.get("faqs"), warnings)
     seen = {normalise_question(f.question) for f in faqs}
-    for faq in (pair for s in faq_sections for pair in _body_faqs(s)):
+    for faq in (pair for s in faq_sections for pair in _body_faqs(s, warnings)):
         if normalise_question(faq.question) not in seen:
             seen.add(normalise_question(faq.question))
             faqs.append(faq)
 
+    if not any(s.text for top in sections for s in top.walk()) and not faqs:
+        raise ParseError(path, "no section text and no FAQ pairs: nothing to index")
     aliases = _aliases(title, description, sections)
     key = str(path.resolve()) if path.exists() else str(path)
     return Monograph(
@@ -152,26 +170,35 @@ def _source_name(path: Path, root: Path | None) -> str:
 
 
 def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
-    if not text.lstrip().startswith("---"):
-        raise ParseError(path, "missing YAML front matter (the file must start with a '---' block)")
+    # python-frontmatter's own ``loads`` silently drops front matter that is not a
+    # mapping and treats an unclosed block as body text; split and load here to report both.
+    handler = frontmatter.YAMLHandler()
+    skipped = text[: len(text) - len(text.lstrip())].count("\n")
+    text = text.strip()
+    if not handler.detect(text):
+        raise ParseError(path, "missing YAML front matter (the file must start with a '---' line)")
     try:
-        post = frontmatter.loads(text)
+        raw, body = handler.split(text)
+    except ValueError:
+        raise ParseError(path, "front matter block is not closed by a '---' line") from None
+    try:
+        meta = handler.load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+        where = f" at line {mark.line + 1 + skipped}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ParseError(path, f"front matter is not valid YAML{where}: {problem}") from exc
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise ParseError(path, f"front matter cannot be read: {exc}") from exc
-    meta = post.metadata
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
-        raise ParseError(path, "front matter is not a mapping of fields (title, description, ...)")
-    if not meta and text.lstrip().startswith("---"):
-        # python-frontmatter returns empty metadata for an unterminated block.
-        head = text.lstrip()[3:]
-        if "\n---" not in head:
-            raise ParseError(path, "front matter block is not closed by a '---' line")
-    return meta, post.content
+        raise ParseError(
+            path,
+            f"front matter is {_KIND.get(type(meta), 'a value')}, not a mapping of fields "
+            "(title: ..., description: ..., faqs: ...)",
+        )
+    return meta, body.strip()
 
 
 def _scalar(value: Any) -> str:
@@ -224,13 +251,22 @@ def _sections(body: str, warnings: list[str]) -> tuple[list[Section], list[Secti
             (stack[-1].lines if stack else preface).append("")
             continue
         close_to(level)
+        lines: list[str] = []
+        in_faq = bool(stack) and _FAQ_TITLE.match(stack[0].section.title) is not None
+        if len(title) > MAX_HEADING_CHARS and not in_faq:
+            # Keep the words as text so nothing is lost; the heading path stays short
+            # enough to be a citation label and to leave room for text in every chunk.
+            # (FAQ sub-headings are questions: they are kept whole.)
+            warnings.append(f"a level-{level} heading is {len(title)} characters long: shortened")
+            lines.append(title)
+            title = title[:MAX_HEADING_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:.") + " …"
         parent_path = stack[-1].section.path if stack else ()
         section = Section(title=title, level=level, path=(*parent_path, title))
         if stack:
             stack[-1].section.children.append(section)
         else:
             roots.append(section)
-        stack.append(_Open(section, []))
+        stack.append(_Open(section, lines))
     close_to(0)
 
     intro = tidy_lines("\n".join(preface))
@@ -265,17 +301,20 @@ def _front_matter_faqs(raw: Any, warnings: list[str]) -> list[FAQ]:
         if not isinstance(item, dict):
             warnings.append(f"faqs[{i}] is not a mapping with 'q' and 'a': skipped")
             continue
-        question, inline = _clean_question(_scalar(item.get("q")))
-        answer = _clean_answer(_scalar(item.get("a"))) or inline
+        raw_q, raw_a = _scalar(item.get("q")), _scalar(item.get("a"))
+        question, inline = _clean_question(raw_q)
+        answer = _clean_answer(raw_a) or inline
         if not question or not answer:
             missing = "q" if not question else "a"
             warnings.append(f"faqs[{i}] has no '{missing}': skipped")
             continue
+        if strip_markup(raw_q)[1] or strip_markup(raw_a)[1]:
+            warnings.append(f"faqs[{i}]: HTML tags removed")
         out.append(FAQ(question=question, answer=answer))
     return out
 
 
-def _body_faqs(section: Section) -> list[FAQ]:
+def _body_faqs(section: Section, warnings: list[str]) -> list[FAQ]:
     """Pairs of a FAQ section: sub-headings as questions, or ``Q:``/``A:`` paragraphs."""
     out: list[FAQ] = []
     for child in section.children:
@@ -283,6 +322,8 @@ def _body_faqs(section: Section) -> list[FAQ]:
         answer = _clean_answer(child.text)
         if question and answer:
             out.append(FAQ(question, answer))
+        elif question:
+            warnings.append(f"FAQ question {question!r} has no answer: skipped")
     if not section.children and section.text:
         blocks = re.split(r"\n(?=\s*(?:\*\*)?\s*Q(?:uestion)?\s*\d*\s*[:.)])", "\n" + section.text)
         for block in blocks:
@@ -294,6 +335,12 @@ def _body_faqs(section: Section) -> list[FAQ]:
             answer = _clean_answer(a)
             if question and answer:
                 out.append(FAQ(question, answer))
+            elif question:
+                warnings.append(f"FAQ question {question!r} has no answer: skipped")
+    if not out and (section.text or section.children):
+        warnings.append(
+            f"section {section.title!r} has no question/answer pairs: its text is not indexed"
+        )
     return out
 
 

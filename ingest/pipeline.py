@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.chunk import chunk_monograph
-from ingest.lexical import LexicalIndex
+from ingest.chunk import chunk_monograph, unit_spans
+from ingest.lexical import FORMAT, LexicalIndex
 from ingest.parse import is_monograph_file, parse_file
 from ingest.store import FileEntry, Store, current_chunks, lexical_dir, now
 from monorag.embed import Embedder
@@ -93,12 +93,15 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Path]
     """Monograph files under ``paths`` as (file, root) pairs, and the folder roots given.
 
     Folders are searched recursively for ``*.md``; repository documents (README, NOTICE,
-    LICENSE ...) are not monographs. A named file is taken as it is.
+    LICENSE ...) are not monographs. A named file is taken as it is; a path that does
+    not exist is left out (``ingest`` reports it once).
     """
     files: dict[Path, Path] = {}
     roots: list[Path] = []
     for path in paths:
         path = Path(path)
+        if not path.exists():
+            continue
         if path.is_dir():
             roots.append(path.resolve())
             for file in sorted(path.rglob("*.md")):
@@ -210,17 +213,23 @@ def _commit_group(
     embedded: int,
     total: int,
 ) -> int:
-    texts = [c.embed_text for _, chunks in group for c in chunks]
+    flat = [c for _, chunks in group for c in chunks]
+    texts = [c.embed_text for c in flat]
+    # Unit spans are offsets into the chunk text; the embedded text starts with the name.
+    spans = [
+        [(s + len(c.name) + 1, e + len(c.name) + 1) for s, e in unit_spans(c.text)] for c in flat
+    ]
 
     def tick(n: int) -> None:
         nonlocal embedded
         embedded += n
         say(Progress("embed", embedded, total))
 
-    vectors = embedder.embed(texts, progress=tick)
+    vectors, unit_vectors = embedder.embed_with_units(texts, spans, progress=tick)
     offset = 0
     for mono, chunks in group:
         part = vectors[offset : offset + len(chunks)]
+        part_units = unit_vectors[offset : offset + len(chunks)]
         offset += len(chunks)
         entry = FileEntry(
             key=mono.key,
@@ -233,7 +242,9 @@ def _commit_group(
             last_modified=mono.last_modified,
             indexed_at=now(),
         )
-        report.chunks_removed += store.commit_file(entry, chunks, part, settings.ingest.add_batch)
+        report.chunks_removed += store.commit_file(
+            entry, chunks, part, part_units, settings.ingest.add_batch
+        )
         report.chunks_added += len(chunks)
         report.indexed.append(mono.key)
     return embedded
@@ -242,7 +253,7 @@ def _commit_group(
 def _lexical_fresh(store: Store, settings: Settings) -> bool:
     folder = lexical_dir(settings.store)
     try:
-        return (folder / "REVISION").read_text(encoding="utf-8") == store.revision()
+        return (folder / "REVISION").read_text(encoding="utf-8") == f"{FORMAT}:{store.revision()}"
     except OSError:
         return False
 

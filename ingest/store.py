@@ -110,10 +110,13 @@ def forget_client(settings: StoreSettings) -> None:
 class Store:
     """Chunks and manifest of one monograph index."""
 
-    def __init__(self, client: Any, settings: StoreSettings, chunks: Any, manifest: Any) -> None:
+    def __init__(
+        self, client: Any, settings: StoreSettings, chunks: Any, units: Any, manifest: Any
+    ) -> None:
         self.client = client
         self.settings = settings
         self.chunks = chunks
+        self.units = units
         self.manifest = manifest
 
     @classmethod
@@ -139,10 +142,16 @@ class Store:
             configuration={"hnsw": {"space": "cosine"}},
             metadata={"monorag": "chunks"},
         )
+        units = client.get_or_create_collection(
+            f"{settings.collection}-units",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"monorag": "units"},
+        )
         manifest = client.get_or_create_collection(
             manifest_name, embedding_function=None, metadata={"monorag": "manifest"}
         )
-        return cls(client, settings, chunks, manifest)
+        return cls(client, settings, chunks, units, manifest)
 
     # -- store-level metadata -------------------------------------------------------------
 
@@ -186,7 +195,8 @@ class Store:
 
     def rebuild(self) -> Store:
         """Delete everything in the store and return a fresh, empty one."""
-        for name in (self.settings.collection, f"{self.settings.collection}-manifest"):
+        base = self.settings.collection
+        for name in (base, f"{base}-units", f"{base}-manifest"):
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
         return Store.open(self.settings, create=True)
@@ -205,12 +215,19 @@ class Store:
     # -- writing ------------------------------------------------------------------------------
 
     def commit_file(
-        self, entry: FileEntry, chunks: Sequence[Chunk], embeddings: Any, batch: int = 512
+        self,
+        entry: FileEntry,
+        chunks: Sequence[Chunk],
+        embeddings: Any,
+        units: Sequence[Any] = (),
+        batch: int = 512,
     ) -> int:
         """Make ``chunks`` the current content of ``entry.key``; returns chunks removed.
 
-        Order matters for readers and for crash safety: write new chunks, switch the
-        manifest, then delete chunks of older revisions.
+        ``units[i]`` holds the unit vectors of ``chunks[i]`` (one row per
+        ``ingest.chunk.unit_spans`` span). Order matters for readers and for crash
+        safety: write new chunks and units, switch the manifest, then delete records of
+        older revisions.
         """
         pending = self.pending()
         self._set_pending([*pending, entry.key])
@@ -222,6 +239,7 @@ class Store:
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
             )
+        self._write_units(chunks, units, batch)
         self.manifest.upsert(
             ids=[entry.key], embeddings=[_DUMMY], metadatas=[entry.metadata()], documents=[""]
         )
@@ -229,11 +247,36 @@ class Store:
         self._write_meta(revision=uuid.uuid4().hex, pending=json.dumps(sorted(set(pending))))
         return removed
 
+    def _write_units(self, chunks: Sequence[Chunk], units: Sequence[Any], batch: int) -> None:
+        from ingest.chunk import unit_texts
+
+        ids: list[str] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
+        vectors: list[Any] = []
+        for chunk, rows in zip(chunks, units, strict=False):
+            for j, (text, row) in enumerate(zip(unit_texts(chunk.text), rows, strict=True)):
+                ids.append(f"{chunk.id}-{j:03d}")
+                docs.append(text)
+                metas.append({"chunk": chunk.id, "doc": chunk.doc, "rev": chunk.rev, "i": j})
+                vectors.append(row)
+        for start in range(0, len(ids), batch):
+            self.units.upsert(
+                ids=ids[start : start + batch],
+                embeddings=vectors[start : start + batch],
+                documents=docs[start : start + batch],
+                metadatas=metas[start : start + batch],
+            )
+
     def remove_file(self, key: str) -> int:
         """Remove a file from the manifest, then its chunks; returns chunks removed."""
+        # Marked pending first: a kill between the two deletes must not orphan chunks
+        # that no manifest entry (and so no repair) would ever point at again.
+        pending = self.pending()
+        self._set_pending([*pending, key])
         self.manifest.delete(ids=[key])
         removed = self._delete_stale(key, None)
-        self._write_meta(revision=uuid.uuid4().hex)
+        self._write_meta(revision=uuid.uuid4().hex, pending=json.dumps(sorted(set(pending))))
         return removed
 
     def repair(self) -> list[str]:
@@ -252,10 +295,13 @@ class Store:
         where: dict[str, Any] = {"doc": key}
         if keep_rev is not None:
             where = {"$and": [{"doc": key}, {"rev": {"$ne": keep_rev}}]}
-        stale = self.chunks.get(where=where, include=[])["ids"]
-        for start in range(0, len(stale), _PAGE):
-            self.chunks.delete(ids=stale[start : start + _PAGE])
-        return len(stale)
+        removed = 0
+        for collection in (self.units, self.chunks):
+            stale = collection.get(where=where, include=[])["ids"]
+            for start in range(0, len(stale), _PAGE):
+                collection.delete(ids=stale[start : start + _PAGE])
+            removed = len(stale)
+        return removed
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -284,6 +330,25 @@ class Store:
         ):
             out.append((Chunk.from_record(id_, doc or "", dict(meta or {})), 1.0 - float(dist)))
         return out
+
+    def query_units(
+        self, embedding: Sequence[float], chunk_ids: Sequence[str], n: int
+    ) -> list[tuple[str, int, str, float]]:
+        """Units of the given chunks nearest to ``embedding``: (chunk id, index, text, cosine)."""
+        if not chunk_ids:
+            return []
+        res = self.units.query(
+            query_embeddings=[list(map(float, embedding))],
+            n_results=max(1, n),
+            where={"chunk": {"$in": list(chunk_ids)}},
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (str(meta["chunk"]), int(meta["i"]), doc or "", 1.0 - float(dist))
+            for doc, meta, dist in zip(
+                res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+            )
+        ]
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), paged so memory stays flat."""

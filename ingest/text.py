@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BOLD = re.compile(r"\*\*|__")
 _WS = re.compile(r"[ \t\u00a0]+")
@@ -12,12 +13,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def strip_markup(text: str) -> tuple[str, bool]:
-    """Remove HTML tags (and script/style bodies) and bold markers.
+    """Remove HTML tags and comments (and script/style bodies) and bold markers.
 
     Returns the text and whether any HTML was found, so the parser can warn about it.
     Markdown lists and line structure are kept: the chunker needs them.
     """
-    had_html = bool(_SCRIPT.search(text) or _TAG.search(text))
+    had_html = bool(_COMMENT.search(text) or _SCRIPT.search(text) or _TAG.search(text))
+    text = _COMMENT.sub(" ", text)
     text = _SCRIPT.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = _BOLD.sub("", text)

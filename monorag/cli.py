@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from monorag.errors import MonoragError
-from monorag.settings import DEFAULT_CORPUS, Settings
+from monorag.settings import DEFAULT_CORPUS, PROJECT_DIR, Settings
 
 app = typer.Typer(
     name="monorag",
@@ -206,6 +206,104 @@ def status(
         out.print(
             f"  {f['title']}  [dim]{f['source']} · {f['chunks']} chunks · {f['last_modified']}[/]"
         )
+
+
+BENCH_EMA = PROJECT_DIR.parent / "shared" / "corpora" / "ema-leaflets"
+
+
+@app.command()
+def bench(
+    large: Annotated[
+        bool, typer.Option("--large", help="Also a generated corpus of --large-size monographs.")
+    ] = False,
+    ema: Annotated[
+        Path,
+        typer.Option(
+            "--ema",
+            help="Folder of the EMA leaflets (corpus b) [default: ../shared/corpora/ema-leaflets].",
+            show_default=False,
+        ),
+    ] = BENCH_EMA,
+    bundled: Annotated[
+        Path, typer.Option("--bundled", help="The bundled corpus (a).", show_default=False)
+    ] = DEFAULT_CORPUS,
+    large_size: Annotated[int, typer.Option("--large-size", min=2)] = 10_000,
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corpus",
+            help="NAME=PATH: benchmark this folder instead of the default corpora (repeatable).",
+        ),
+    ] = None,
+    questions: Annotated[int, typer.Option("--questions", min=1, help="Questions asked.")] = 120,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Measure the LangChain baseline too.")
+    ] = True,
+    out: Annotated[Path, typer.Option("--out", help="Markdown report.")] = PROJECT_DIR
+    / "docs"
+    / "benchmarks.md",
+    plot: Annotated[Path, typer.Option("--plot", help="Latency plot (PNG).")] = PROJECT_DIR
+    / "docs"
+    / "benchmarks-latency.png",
+    work: Annotated[
+        Path | None,
+        typer.Option(
+            "--work", help="Keep corpora and stores in this folder [default: a temp dir]."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw results as JSON.")] = False,
+) -> None:
+    """Benchmark ingest, question latency, memory and disk against the LangChain baseline."""
+    import time
+
+    from bench.report import write
+    from bench.runner import BenchConfig, CorpusSpec, run
+
+    start = time.monotonic()
+
+    def log(message: str) -> None:
+        err.print(f"[dim]{time.monotonic() - start:7.1f}s[/] {message}", markup=True)
+
+    with handled():
+        if corpus:
+            specs = [_corpus_option(value) for value in corpus]
+        else:
+            specs = [
+                CorpusSpec("bundled", "(a) bundled corpus", (bundled,)),
+                CorpusSpec("ema", "(b) EMA leaflets + bundled", (ema, bundled)),
+            ]
+        if large:
+            sources = (ema, bundled) if not corpus else tuple(p for s in specs for p in s.sources)
+            specs.append(
+                CorpusSpec("large", f"(c) {large_size:,} generated", sources, size=large_size)
+            )
+        for spec in specs:
+            for source in spec.sources:
+                if not source.exists():
+                    raise MonoragError(f"benchmark corpus {spec.name}: {source} does not exist")
+        config = BenchConfig(
+            corpora=specs,
+            settings=STATE.settings,
+            work=work,
+            questions=questions,
+            baseline=baseline,
+            log=log,
+        )
+        results = run(config)
+        write(results, out, plot)
+        out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    log(f"wrote {out}, {plot} and {out.with_suffix('.json')}")
+    if as_json:
+        print_json(results)
+
+
+def _corpus_option(value: str) -> Any:
+    from bench.runner import CorpusSpec
+
+    name, sep, path = value.partition("=")
+    if not sep or not name or not path:
+        raise MonoragError(f"--corpus {value!r}: expected NAME=PATH")
+    return CorpusSpec(name, name, (Path(path),))
 
 
 def main() -> None:

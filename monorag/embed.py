@@ -116,6 +116,59 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(out)
 
+    def embed_with_units(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed ``texts`` and, from the same forward pass, each character span in them.
+
+        A span's vector is the mean of the contextual token embeddings that fall inside
+        it (normalised), so sentences get vectors that know their section without a
+        second model call. Returns (text vectors, one array of span vectors per text).
+        """
+        import numpy as np
+
+        text_vectors: list[np.ndarray] = []
+        span_vectors: list[np.ndarray] = []
+        dim = self.dimension
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            outputs = self.model.encode(
+                batch,
+                batch_size=self.batch_size,
+                output_value=None,
+                convert_to_numpy=False,
+                show_progress_bar=False,
+            )
+            enc = self.model.tokenizer(
+                batch,
+                add_special_tokens=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_offsets_mapping=True,
+                verbose=False,
+            )
+            for i, output in enumerate(outputs):
+                vector = output["sentence_embedding"].float().cpu().numpy()
+                text_vectors.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+                offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
+                tokens = output["token_embeddings"].float().cpu().numpy()[: len(offsets)]
+                real = offsets[:, 1] > offsets[:, 0]
+                rows = []
+                for lo, hi in spans[start + i]:
+                    inside = real & (offsets[:, 0] >= lo) & (offsets[:, 1] <= hi)
+                    if not inside.any():
+                        inside = real & (offsets[:, 0] < hi) & (offsets[:, 1] > lo)
+                    mean = tokens[inside].mean(axis=0) if inside.any() else np.zeros(dim)
+                    rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+                span_vectors.append(np.asarray(rows, dtype=np.float32).reshape(-1, dim))
+            if progress is not None:
+                progress(len(batch))
+        out = np.asarray(text_vectors, dtype=np.float32).reshape(-1, dim)
+        return out, span_vectors
+
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a question)."""
         return self.embed([text])[0]

@@ -1,0 +1,312 @@
+"""The default answerer: extractive, grounded, cited, offline.
+
+It picks the sentences or list items of the top evidence that answer the question and
+quotes them verbatim, each with the citation key of its passage. Units are scored with
+the embedding model (the unit vectors stored at ingest, then a re-rank of the best few
+with their own embeddings) and with idf-weighted term overlap. Nothing here knows any
+particular drug or question: the same scoring runs on every monograph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.chunk import unit_layout
+from ingest.lexical import LexicalIndex, tokenize
+from ingest.store import Store
+from monorag.embed import Embedder
+from monorag.settings import AnswerSettings
+from monorag.types import Answer, Citation, Evidence, Statement
+
+_LIST_QUESTION = re.compile(
+    r"^\s*(?:what|which)\s+(?:are|were)\b|\blist\b|\bwhat\s+(?:side\s+effects|adverse|drugs|"
+    r"medications|interactions|contraindications)|\b(?:side\s+effects|adverse\s+(?:effects|"
+    r"reactions)|contraindications|interactions|precautions|warnings)\b",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
+_FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
+_ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
+_NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
+_GENERIC = frozenset(
+    """what how when which who does do can should much many dose dosage doses recommended
+    drug drugs medicine medication medications tell about need needed required""".split()
+)
+
+# Weights of the unit score. Semantic similarity dominates (the unit's own embedding under
+# its heading, and its in-context vector from ingest); overlap of the question's rare terms
+# breaks ties between similar sentences; the passage's retrieval rank is a weak prior.
+W_OWN = 0.6
+W_OVERLAP = 0.30
+W_PRIOR = 0.05
+RERANK = 6
+MARGIN = 0.06
+LIST_REACH = 0.25
+
+
+@dataclass(slots=True)
+class Unit:
+    """A candidate sentence or list item of one evidence passage."""
+
+    evidence: Evidence
+    rank: int
+    index: int
+    text: str
+    item: int
+    """Number of the list item the unit belongs to (0: not in a list)."""
+    late: float
+    overlap: float = 0.0
+    heading: float = 0.0
+    own: float | None = None
+    score: float = 0.0
+
+
+@dataclass(slots=True)
+class Selection:
+    """What the answerer chose, before it is written out."""
+
+    units: list[Unit] = field(default_factory=list)
+    support: float = 0.0
+    listing: bool = False
+
+
+class ExtractiveAnswerer:
+    """Selects and cites the sentences that answer a question."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        lexical: LexicalIndex,
+        settings: AnswerSettings,
+        threshold: float,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.lexical = lexical
+        self.settings = settings
+        self.threshold = threshold
+
+    def select(
+        self, question: str, focus: str, query_vector: np.ndarray, evidence: list[Evidence]
+    ) -> Selection:
+        """Score the units of ``evidence`` and choose the answer's sentences or list."""
+        units = self._candidates(query_vector, evidence)
+        if not units:
+            return Selection()
+        weights = {t: self.lexical.idf(t) for t in dict.fromkeys(tokenize(focus))}
+        weights = {t: w for t, w in weights.items() if t not in _GENERIC} or weights
+        total = sum(weights.values()) or 1.0
+        for unit in units:
+            # A unit is read under its heading: "Common Side Effects" answers "common".
+            heading = set(tokenize(unit.evidence.chunk.section))
+            terms = set(tokenize(f"{_leaf(unit)} {unit.text}"))
+            unit.overlap = sum(w for t, w in weights.items() if t in terms) / total
+            unit.heading = sum(w for t, w in weights.items() if t in heading) / total
+            unit.score = unit.late + self._bonus(unit)
+        units.sort(key=lambda u: -u.score)
+        top = units[:RERANK]
+        # Each unit is embedded under its own heading: "Common Side Effects: Fatigue, ..."
+        # means something a bare list of symptoms does not.
+        vectors = self.embedder.embed([f"{_leaf(u)}: {u.text}" for u in top])
+        for unit, vector in zip(top, vectors, strict=True):
+            unit.own = float(np.dot(vector, query_vector))
+            unit.score = W_OWN * unit.own + (1 - W_OWN) * unit.late + self._bonus(unit)
+        top.sort(key=lambda u: -u.score)
+        best = top[0]
+        selection = Selection(support=best.score, listing=bool(_LIST_QUESTION.search(question)))
+        listed = self._listed(best, units) if selection.listing else None
+        if listed is not None:
+            selection.units = self._list_of(listed)
+        else:
+            selection.units = self._prose(best, top)
+        return selection
+
+    @staticmethod
+    def _listed(best: Unit, units: list[Unit]) -> Unit | None:
+        """For a list question: the best list item under a heading that names the topic."""
+        for unit in sorted(units, key=lambda u: -u.score):
+            if unit.item and unit.heading > 0 and unit.score >= best.score - LIST_REACH:
+                return unit
+        return None
+
+    @staticmethod
+    def _bonus(unit: Unit) -> float:
+        return W_OVERLAP * unit.overlap + W_PRIOR / (1 + unit.rank)
+
+    def _candidates(self, query_vector: np.ndarray, evidence: list[Evidence]) -> list[Unit]:
+        by_id = {ev.chunk.id: (rank, ev) for rank, ev in enumerate(evidence)}
+        hits = self.store.query_units(query_vector, list(by_id), n=min(120, 12 * len(by_id)))
+        units: list[Unit] = []
+        layouts: dict[str, list[tuple[int, int, bool]]] = {}
+        for chunk_id, index, text, late in hits:
+            rank, ev = by_id[chunk_id]
+            layout = layouts.setdefault(chunk_id, unit_layout(ev.chunk.text))
+            if _FAQ_QUESTION.match(text) or index >= len(layout):
+                continue
+            units.append(
+                Unit(ev, rank, index, _ANSWER_PREFIX.sub("", text), layout[index][2], late)
+            )
+        return units
+
+    def _list_of(self, best: Unit) -> list[Unit]:
+        """The whole list around ``best`` in its passage, one unit per list item, in order."""
+        layout = unit_layout(best.evidence.chunk.text)
+        text = best.evidence.chunk.text
+        lo = hi = best.index
+        while lo > 0 and layout[lo - 1][2]:
+            lo -= 1
+        while hi + 1 < len(layout) and layout[hi + 1][2]:
+            hi += 1
+        items: dict[int, list[int]] = {}
+        for i in range(lo, hi + 1):
+            items.setdefault(layout[i][2], []).append(i)
+        out = []
+        for number, indexes in list(items.items())[: self.settings.max_list_items]:
+            start, end = layout[indexes[0]][0], layout[indexes[-1]][1]
+            joined = " ".join(text[start:end].split())
+            out.append(Unit(best.evidence, best.rank, indexes[0], joined, number, best.late))
+        return out
+
+    def _prose(self, best: Unit, ranked: list[Unit]) -> list[Unit]:
+        chosen = [best]
+        for unit in ranked[1:]:
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            if unit.score < best.score - MARGIN or any(_same(unit.text, c.text) for c in chosen):
+                continue
+            # A runner-up must match the question's terms as well as the best does, or be
+            # nearly as close in meaning: this keeps loosely related lines out.
+            if unit.overlap < best.overlap and (unit.own or 0.0) < (best.own or 0.0) - MARGIN / 2:
+                continue
+            chosen.append(unit)
+        # A sentence that leans on the one before it ("It is reduced to ...", or a line
+        # under a "Patients with Renal Impairment: ..." lead-in) brings that one along.
+        for unit in list(chosen):
+            if unit.index > 0 and self._leans_back(unit):
+                layout = unit_layout(unit.evidence.chunk.text)
+                s, e, item = layout[unit.index - 1]
+                prev = " ".join(unit.evidence.chunk.text[s:e].split())
+                if _FAQ_QUESTION.match(prev):
+                    continue
+                if not any(
+                    c.evidence is unit.evidence and c.index == unit.index - 1 for c in chosen
+                ):
+                    chosen.append(
+                        Unit(unit.evidence, unit.rank, unit.index - 1, prev, item, unit.late)
+                    )
+        chosen.sort(key=lambda u: (u.rank, u.index))
+        return chosen
+
+    @staticmethod
+    def _leans_back(unit: Unit) -> bool:
+        if _NEEDS_CONTEXT.match(unit.text):
+            return True
+        text = unit.evidence.chunk.text
+        layout = unit_layout(text)
+        s, e, item = layout[unit.index - 1]
+        same_block = "\n\n" not in text[e : layout[unit.index][0]] and item == unit.item
+        return same_block and bool(_LABEL.match(text[s:e])) and not _LABEL.match(unit.text)
+
+    def compose(
+        self, question: str, selection: Selection, *, searched: list[str], note: str = ""
+    ) -> Answer:
+        """Write the selection out as an ``Answer`` with keys and citations."""
+        if not selection.units or selection.support < self.threshold:
+            return abstain(
+                question,
+                f"The monographs do not answer this ({_scope(searched)}).",
+                searched=searched,
+                note=note or f"best support {selection.support:.2f} < {self.threshold:.2f}",
+            )
+        keys: dict[str, str] = {}
+        citations: list[Citation] = []
+        quotes: dict[str, list[str]] = {}
+        for unit in selection.units:
+            chunk = unit.evidence.chunk
+            if chunk.id not in keys:
+                keys[chunk.id] = f"S{len(keys) + 1}"
+                unit.evidence.key = keys[chunk.id]
+            quotes.setdefault(chunk.id, []).append(unit.text)
+        drugs = list(dict.fromkeys(u.evidence.chunk.drug for u in selection.units))
+        labelled = len(drugs) > 1
+        statements = [
+            Statement(
+                text=f"{u.evidence.chunk.drug}: {u.text}" if labelled else u.text,
+                keys=[keys[u.evidence.chunk.id]],
+            )
+            for u in selection.units
+        ]
+        for unit in selection.units:
+            chunk = unit.evidence.chunk
+            key = keys[chunk.id]
+            if any(c.key == key for c in citations):
+                continue
+            citations.append(
+                Citation(
+                    key=key,
+                    drug=chunk.drug,
+                    section=chunk.section,
+                    source=chunk.source,
+                    last_modified=chunk.last_modified,
+                    chunk_id=chunk.id,
+                    text=chunk.text,
+                    quote=" ".join(quotes[chunk.id]),
+                )
+            )
+        if selection.listing and all(u.item for u in selection.units):
+            text = "\n".join(f"- {s.text} [{s.keys[0]}]" for s in statements)
+        else:
+            text = " ".join(f"{s.text} [{s.keys[0]}]" for s in statements)
+        return Answer(
+            question=question,
+            text=text,
+            abstained=False,
+            citations=citations,
+            mode="extractive",
+            statements=statements,
+            drugs=drugs,
+            note=note,
+            evidence=[u.evidence for u in selection.units],
+        )
+
+
+def abstain(question: str, text: str, *, searched: list[str], note: str = "") -> Answer:
+    """An honest "not in the monographs" answer."""
+    return Answer(
+        question=question,
+        text=text,
+        abstained=True,
+        citations=[],
+        mode="extractive",
+        drugs=searched,
+        note=note,
+    )
+
+
+def _scope(searched: list[str]) -> str:
+    if not searched:
+        return "searched every monograph"
+    if len(searched) <= 3:
+        return (
+            "searched the "
+            + " and ".join(searched)
+            + " monograph"
+            + ("s" if len(searched) > 1 else "")
+        )
+    return f"searched {len(searched)} monographs"
+
+
+def _same(a: str, b: str) -> bool:
+    """Near-duplicates (a FAQ answer restating a section sentence, say)."""
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    if not ta or not tb:
+        return a == b
+    return len(ta & tb) / min(len(ta), len(tb)) > 0.6
+
+
+def _leaf(unit: Unit) -> str:
+    return unit.evidence.chunk.section.rsplit(" › ", 1)[-1]

@@ -1,0 +1,121 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25, fused by reciprocal rank.
+
+Both sides can be restricted to a set of monographs (the drugs a question names) and
+can leave out the FAQ chunks of given monographs (the evaluation's held-out mode). Only
+chunks of the revision the manifest names are returned, so a reader never sees a
+half-replaced monograph.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ingest.lexical import LexicalIndex
+from ingest.store import FileEntry, Store
+from monorag.settings import RetrieveSettings
+from monorag.types import Chunk, Evidence
+
+
+class Retriever:
+    """Dense + lexical search over the current chunks of a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        lexical: LexicalIndex,
+        files: Mapping[str, FileEntry],
+        settings: RetrieveSettings,
+    ) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.files = files
+        self.settings = settings
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, chunk in enumerate(lexical.chunks):
+            positions[chunk.doc].append(i)
+        self._positions = {doc: np.asarray(p, dtype=np.int64) for doc, p in positions.items()}
+        self._is_faq = np.asarray([c.kind == "faq" for c in lexical.chunks], dtype=bool)
+        self._doc_of = [c.doc for c in lexical.chunks]
+
+    def _current(self, chunk: Chunk) -> bool:
+        entry = self.files.get(chunk.doc)
+        return entry is not None and entry.rev == chunk.rev
+
+    def search(
+        self,
+        query: str,
+        query_vector: Sequence[float],
+        *,
+        docs: Collection[str] | None = None,
+        k: int | None = None,
+        exclude_faq_of: Collection[str] = (),
+    ) -> list[Evidence]:
+        """The ``k`` best chunks for ``query`` (restricted to ``docs`` when given)."""
+        k = k or self.settings.k
+        n = self.settings.candidates
+        dense = self._dense(query_vector, docs, exclude_faq_of, n)
+        lexical = self._lexical(query, docs, exclude_faq_of, n)
+        fused: dict[str, Evidence] = {}
+        for rank, (chunk, sim) in enumerate(dense):
+            ev = fused.setdefault(chunk.id, Evidence(chunk=chunk, score=0.0))
+            ev.dense = sim
+            ev.score += 1.0 / (self.settings.rrf_k + rank + 1)
+        for rank, (chunk, bm25) in enumerate(lexical):
+            ev = fused.setdefault(chunk.id, Evidence(chunk=chunk, score=0.0))
+            ev.lexical = bm25
+            ev.score += 1.0 / (self.settings.rrf_k + rank + 1)
+        ranked = sorted(fused.values(), key=lambda e: (-e.score, -(e.dense or 0.0), e.chunk.id))
+        return ranked[:k]
+
+    def _dense(
+        self,
+        vector: Sequence[float],
+        docs: Collection[str] | None,
+        exclude_faq_of: Collection[str],
+        n: int,
+    ) -> list[tuple[Chunk, float]]:
+        where = _where(docs, exclude_faq_of)
+        hits = self.store.query(vector, n, where=where)
+        return [(c, s) for c, s in hits if self._current(c)]
+
+    def _lexical(
+        self,
+        query: str,
+        docs: Collection[str] | None,
+        exclude_faq_of: Collection[str],
+        n: int,
+    ) -> list[tuple[Chunk, float]]:
+        scores = self.lexical.scores(query)
+        if docs is not None:
+            parts = [self._positions[d] for d in docs if d in self._positions]
+            candidates = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        else:
+            candidates = np.arange(len(scores))
+        if exclude_faq_of and len(candidates):
+            excluded = set(exclude_faq_of)
+            keep = [i for i in candidates if not (self._is_faq[i] and self._doc_of[i] in excluded)]
+            candidates = np.asarray(keep, dtype=np.int64)
+        if not len(candidates):
+            return []
+        sub = scores[candidates]
+        order = np.argsort(-sub, kind="stable")[:n]
+        return [
+            (self.lexical.chunks[int(candidates[j])], float(sub[j]))
+            for j in order
+            if sub[j] > 0 and self._current(self.lexical.chunks[int(candidates[j])])
+        ]
+
+
+def _where(docs: Collection[str] | None, exclude_faq_of: Collection[str]) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if docs is not None:
+        clauses.append({"doc": {"$in": sorted(docs)}})
+    if exclude_faq_of:
+        clauses.append({"$or": [{"kind": "section"}, {"doc": {"$nin": sorted(exclude_faq_of)}}]})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
