@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from monorag.errors import MonoragError
 from monorag.settings import DEFAULT_CORPUS, PROJECT_DIR, Settings
@@ -304,6 +305,87 @@ def _corpus_option(value: str) -> Any:
     if not sep or not name or not path:
         raise MonoragError(f"--corpus {value!r}: expected NAME=PATH")
     return CorpusSpec(name, name, (Path(path),))
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question (or use --file).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (JSON lines with --file).")
+    ] = False,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm", envvar="MONORAG_LLM", help="extractive (default), openai, ollama, anthropic."
+        ),
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Model name.")
+    ] = None,
+    llm_url: Annotated[
+        str | None,
+        typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="LLM server base URL."),
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Passages to use.", min=1, max=50)] = None,
+    drug: Annotated[str | None, typer.Option("--drug", help="Only this drug's monograph.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Read one question per line (blank lines skipped)."),
+    ] = None,
+) -> None:
+    """Answer a question from the monographs, with citations."""
+    with handled():
+        settings = STATE.settings.model_copy(deep=True)
+        updates = {"backend": llm, "model": llm_model, "base_url": llm_url}
+        settings = Settings.from_env(
+            {}, **{**settings_overrides(settings), **{f"llm.{k_}": v for k_, v in updates.items()}}
+        )
+        if (question is None) == (file is None):
+            raise typer.BadParameter("give a QUESTION or --file, not both")
+        if file is not None:
+            try:
+                lines = file.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise MonoragError(f"cannot read questions from {file}: {exc}") from exc
+            questions = [line.strip() for line in lines if line.strip()]
+        else:
+            questions = [question or ""]
+        from qa.engine import Engine
+
+        engine = Engine(settings)
+        for q in questions:
+            answer = engine.ask(q, drug=drug, k=k)
+            if as_json:
+                print_json(answer.to_json())
+            else:
+                print_answer(answer)
+
+
+def settings_overrides(settings: Settings) -> dict[str, Any]:
+    """Every field of ``settings`` as dotted overrides (to rebuild it with changes)."""
+    data = settings.model_dump()
+    return {
+        f"{section}.{key}": value
+        for section, fields in data.items()
+        for key, value in fields.items()
+    }
+
+
+def print_answer(answer: Any) -> None:
+    """A readable answer with its numbered sources."""
+    out.print(f"[bold]Q:[/] {answer.question}", markup=True)
+    style = "yellow" if answer.abstained else "green"
+    out.print(
+        f"[{style}]{'Not in the monographs' if answer.abstained else 'A'}:[/] ", markup=True, end=""
+    )
+    out.print(answer.text, markup=False)
+    if answer.note:
+        out.print(f"[dim]({answer.note})[/]", markup=True)
+    for c in answer.citations:
+        when = c.last_modified or "unknown"
+        out.print(f"  [{c.key}] {c.label}  ", markup=False, end="")
+        out.print(f"[dim]{escape(c.source)}, last modified {escape(when)}[/]", markup=True)
+    out.print()
 
 
 def main() -> None:
