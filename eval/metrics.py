@@ -80,8 +80,9 @@ def normalize_text(text: str) -> str:
     ``"73 percent"`` becomes ``"73%"``; markdown emphasis and ®/™ are dropped; whitespace
     collapses to single spaces.
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = _DASHES.sub("-", text).replace("®", "").replace("™", "")
+    # NFKC turns ™ into "TM", so the marks go first.
+    text = unicodedata.normalize("NFKC", text.replace("®", "").replace("™", ""))
+    text = _DASHES.sub("-", text)
     text = _MARKUP.sub(" ", text.lower())
     text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], text)
     text = _THOUSANDS.sub("", text)
@@ -91,7 +92,7 @@ def normalize_text(text: str) -> str:
 
 
 def stem(token: str) -> str:
-    """Light plural stemming: ``weeks`` → ``week``, ``therapies`` → ``therapy``; numbers unchanged."""
+    """Light plural stemming (``weeks`` → ``week``, ``therapies`` → ``therapy``); not numbers."""
     if any(ch.isdigit() for ch in token) or len(token) <= 3:
         return token
     if token.endswith("ies") and len(token) > 4:
@@ -132,6 +133,7 @@ _QUANTITY = re.compile(
     r"(?:\s+(?:cycles?|courses?|periods?|regimens?|intervals?))?",
     re.IGNORECASE,
 )
+_UNIT = re.compile(_UNITS, re.IGNORECASE)
 _SCHEDULE_NUM = rf"{_NUM}(?:\s*(?:-|to|through)\s*{_NUM})?"
 _SCHEDULE = re.compile(
     rf"\b(?:days?|weeks?|cycles?|months?)\s+{_SCHEDULE_NUM}"
@@ -139,9 +141,11 @@ _SCHEDULE = re.compile(
     re.IGNORECASE,
 )
 # Enzyme, gene and lab codes with digits: CYP1A2, CYP2C19, IKZF1, HER2, HbA1c, IL-6.
-_CODE = re.compile(r"\b(?:[A-Z][A-Za-z]*\d[A-Za-z0-9]*|[A-Z]{2,}-\d+[A-Za-z]?)\b")
+_CODE = re.compile(
+    r"\b(?:[A-Z][A-Za-z]*\d[A-Za-z0-9]*|[A-Z]{2,}-\d+(?:\.\d+)?[A-Za-z]?)\b(?![.-]\d)"
+)
 # Upper-case abbreviations (INR, CBC, DRESS), plural "s" allowed; and P-gp style names.
-_ACRONYM = re.compile(r"\b([A-Z]{2,6})s?\b")
+_ACRONYM = re.compile(r"\b([A-Z]{2,6})s?\b(?!-\d)")
 _HYPHEN_NAME = re.compile(r"\b[A-Z]{1,3}-[a-z]{1,3}\b")
 _ACRONYM_STOP = frozenset(
     """AND OR NOT NO DO IF OF TO IN ON AT BY IS IT BE AS AN THE FOR YES ALL ANY USE ONLY
@@ -193,8 +197,9 @@ class FactRecall:
 
 
 def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = _DASHES.sub("-", text)
+    # NFKC turns ™ into "TM"; ® marks a brand just as well.
+    text = unicodedata.normalize("NFKC", text.replace("™", "®"))
+    text = _THOUSANDS.sub("", _DASHES.sub("-", text))
     return text.replace("**", "").replace("__", "").replace("`", "")
 
 
@@ -209,7 +214,7 @@ def _enumeration_items(sentence: str) -> list[str]:
     A sentence is an enumeration when its comma-separated parts end in an ``and``/``or``
     part and every item is short (a noun phrase, not a clause).
     """
-    text = _PAREN.sub("", sentence).strip().rstrip(".!?;:")
+    text = _PAREN.sub(" ", sentence).strip().rstrip(".!?;:")
     if ":" in text:
         text = text.rsplit(":", 1)[1]
     parts = [p.strip() for p in text.split(",")]
@@ -230,7 +235,8 @@ def _enumeration_items(sentence: str) -> list[str]:
         item = item.strip(" .;:-")
         if len(item.split()) > _MAX_ITEM_WORDS or _CLAUSE_WORD.search(item):
             return []
-        if _key(item):
+        # Quantities are facts of their own; "take 4 mg, then 2 mg" is not a noun list.
+        if _key(item) and not _QUANTITY.search(item):
             cleaned.append(item)
     return cleaned if len(cleaned) >= 3 else []
 
@@ -243,7 +249,7 @@ def _list_items(text: str) -> list[tuple[int, str]]:
         bullet = _BULLET.match(line)
         if bullet:
             line, offset = bullet.group(1), offset + bullet.start(1)
-            item = _PAREN.sub("", line).strip(" .;")
+            item = _PAREN.sub(" ", line).strip(" .;")
             # A short bullet is an item unless it is a "Label: value" line, an
             # enumeration of its own, or a clause.
             if (
@@ -287,7 +293,9 @@ def key_facts(
         found += [(m.start(), m.group(0).strip()) for m in pattern.finditer(text)]
     # Short words with a drug-like ending are mostly ordinary English ("amide", "tide").
     found += [
-        (m.start(), m.group(0)) for m in _INN_WORD.finditer(text) if len(m.group(0)) >= _MIN_INN_LETTERS
+        (m.start(), m.group(0))
+        for m in _INN_WORD.finditer(text)
+        if len(m.group(0)) >= _MIN_INN_LETTERS
     ]
     # Two-character codes (E3, Q1) are labels more often than names.
     found += [(m.start(), m.group(0)) for m in _CODE.finditer(text) if len(m.group(0)) >= 3]
@@ -295,7 +303,9 @@ def key_facts(
     found += [
         (m.start(), m.group(1))
         for m in _ACRONYM.finditer(text)
-        if m.group(1) not in _ACRONYM_STOP and not _shouting(text, m.start())
+        if m.group(1) not in _ACRONYM_STOP
+        and not _UNIT.fullmatch(m.group(1))
+        and not _shouting(text, m.start())
     ]
     for term in vocabulary:
         term = term.replace("®", "").replace("™", "").strip()
@@ -325,34 +335,58 @@ def _shouting(text: str, at: int) -> bool:
     return len(letters) > 20 and sum(c.isupper() for c in letters) / len(letters) > 0.8
 
 
+def _same(a: str, b: str) -> bool:
+    # A plural "s" the stemmer keeps ("SSRIs" -> "ssris", since "-is" words are often
+    # singular, like "analysis") still matches its singular.
+    return a == b or a + "s" == b or b + "s" == a
+
+
 def _occurs(needle: Sequence[str], haystack: Sequence[str], slack: int) -> bool:
     """Whether ``needle`` occurs in order in ``haystack`` within ``len(needle) + slack`` tokens."""
     if not needle:
         return False
     span = len(needle) + slack
     for start, tok in enumerate(haystack):
-        if tok != needle[0]:
+        if not _same(tok, needle[0]):
             continue
         j = 1
         for pos in range(start + 1, min(len(haystack), start + span)):
             if j == len(needle):
                 break
-            if haystack[pos] == needle[j]:
+            if _same(haystack[pos], needle[j]):
                 j += 1
         if j == len(needle):
             return True
     return False
 
 
-def fact_in(fact: str, answer: str) -> bool:
-    """Whether ``answer`` states ``fact`` (normalised; see ``key_fact_recall``)."""
+def _haystacks(answer: str) -> tuple[list[str], list[str]]:
+    # List items are taken with parenthetical remarks removed, so the answer is also
+    # searched without them: "pain (in the belly), nausea" states "pain, nausea".
+    return (
+        _content(tokens(_clean(answer))),
+        _content(tokens(_clean(_PAREN.sub(" ", answer)))),
+    )
+
+
+def _stated(fact: str, haystacks: tuple[list[str], list[str]]) -> bool:
     needle = _key(fact)
-    haystack = _content(tokens(answer))
     numeric = any(ch.isdigit() for tok in needle for ch in tok)
     # Numbers must appear exactly as in the reference ("4 mg", not "4 ... mg"); a phrase
     # may have a word or two inserted ("severe and sometimes fatal liver injury").
     slack = 0 if numeric or len(needle) <= 2 else 2
-    return _occurs(needle, haystack, slack)
+    return any(_occurs(needle, haystack, slack) for haystack in haystacks)
+
+
+def fact_in(fact: str, answer: str) -> bool:
+    """Whether ``answer`` states ``fact`` (normalised; see ``key_fact_recall``)."""
+    return _stated(fact, _haystacks(answer))
+
+
+def facts_in(facts: Sequence[str], answer: str) -> list[bool]:
+    """``fact_in`` for many facts against one text (the text is tokenised once)."""
+    haystacks = _haystacks(answer)
+    return [_stated(f, haystacks) for f in facts]
 
 
 def key_fact_recall(
@@ -363,14 +397,15 @@ def key_fact_recall(
 ) -> FactRecall:
     """Share of the reference's key facts (``key_facts``) that the answer states.
 
-    Matching ignores case, unicode dash variants, whitespace, markdown emphasis and
-    function words; treats ``1-21``, ``1–21`` and ``1 to 21`` alike and ``28-day`` like
-    ``28 day``; and strips plural endings (``weeks`` = ``week``). Facts with numbers must
-    appear contiguously; longer phrases may have up to two extra words inserted.
-    ``recall`` is ``None`` when the reference has no key facts.
+    Matching ignores case, unicode dash variants, whitespace, markdown emphasis,
+    parenthetical remarks and function words; treats ``1-21``, ``1–21`` and ``1 to 21``
+    alike and ``28-day`` like ``28 day``; and strips plural endings (``weeks`` = ``week``).
+    Facts with numbers must appear contiguously; longer phrases may have up to two extra
+    words inserted. ``recall`` is ``None`` when the reference has no key facts.
     """
     facts = key_facts(reference, vocabulary=vocabulary, ignore=ignore)
-    found = [f for f in facts if fact_in(f, answer)]
+    haystacks = _haystacks(answer)
+    found = [f for f in facts if _stated(f, haystacks)]
     missing = [f for f in facts if f not in found]
     recall = len(found) / len(facts) if facts else None
     return FactRecall(found=found, missing=missing, recall=recall)

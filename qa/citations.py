@@ -110,7 +110,8 @@ def split_statements(text: str) -> list[Statement]:
 
 def strip_citations(text: str) -> str:
     """``text`` without any citation marks (for matching and display of bare prose)."""
-    return " ".join(_RUN.sub(" ", text).split())
+    bare = " ".join(_RUN.sub(" ", text).split())
+    return re.sub(r"\s+(?=[.,;:!?](?:\s|$))", "", bare)
 
 
 def _sentences(line: str) -> list[str]:

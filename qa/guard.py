@@ -138,7 +138,10 @@ _NUMBER_WORDS = {
     "twenty": "20",
     "half": "0.5",
 }
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NUMBER_WORD = re.compile(
+    r"(?<![A-Za-z-])(" + "|".join(_NUMBER_WORDS) + rf")(?:\s*-?\s*(?P<unit>{_UNIT}))?(?![A-Za-z])",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +211,21 @@ class _Support:
     def build(cls, texts: Iterable[str]) -> _Support:
         support = cls(set(), set(), set())
         for text in texts:
-            spelled = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
-            for mention in find_mentions(spelled):
+            for mention in find_mentions(text):
                 support.values.update(mention.values)
                 for value in mention.values:
                     support.singles.add((value, mention.unit))
                 if mention.is_range:
                     a, b = mention.values
                     support.ranges.add((a, b, mention.unit))
+            # Spelled-out numbers support digits ("two capsules" -> 2 capsules); they are
+            # read beside the text, not substituted into it, so "one 100 mg" stays 100 mg.
+            for match in _NUMBER_WORD.finditer(text):
+                value, _, implied = _NUMBER_WORDS[match.group(1).lower()].partition(" ")
+                unit_text = match.group("unit")
+                unit = _canonical_unit(unit_text) if unit_text else implied or None
+                support.values.add(value)
+                support.singles.add((value, unit))
         return support
 
     def covers(self, mention: Mention) -> bool:
@@ -226,13 +236,18 @@ class _Support:
                 return any(r[0] == a and r[1] == b for r in self.ranges)
             if (a, b, unit) in self.ranges:
                 return True
-            return unit not in _DOSE_UNITS and (a, b, None) in self.ranges
+            return not _is_dose(unit) and (a, b, None) in self.ranges
         (value,) = mention.values
         if unit is None:
             return value in self.values
         if (value, unit) in self.singles:
             return True
-        return unit not in _DOSE_UNITS and (value, None) in self.singles
+        return not _is_dose(unit) and (value, None) in self.singles
+
+
+def _is_dose(unit: str) -> bool:
+    # mg/kg, mg/m2 and mg/day are doses as much as mg is.
+    return unit.split("/", 1)[0] in _DOSE_UNITS
 
 
 def _canonical_number(raw: str) -> str | None:

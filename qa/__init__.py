@@ -1,0 +1,1 @@
+"""Question answering: retrieval, extractive and generative answerers, the engine facade."""

@@ -1,0 +1,105 @@
+"""Drug recognition in questions: titles, brand aliases, misspellings, absent drugs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.store import FileEntry
+from qa.drugs import DrugIndex, known_drug_names, words
+
+
+def entry(key: str, title: str, aliases: list[str]) -> FileEntry:
+    return FileEntry(
+        key=key,
+        source=f"{key}.md",
+        title=title,
+        aliases="|".join([title, *aliases]),
+        sha256="0" * 64,
+        rev="0" * 12,
+        chunks=1,
+        last_modified="2025-01-01",
+        indexed_at=0.0,
+    )
+
+
+@pytest.fixture
+def index() -> DrugIndex:
+    files = [
+        entry("a", "Pomalidomide", ["Pomalyst", "Imnovid"]),
+        entry("b", "Abilify", ["aripiprazole"]),
+        entry("c", "Avastin", ["bevacizumab"]),
+        entry("d", "Zirabev", ["bevacizumab"]),
+        entry("e", "Trixeo", ["formoterol fumarate dihydrate", "budesonide"]),
+    ]
+    return DrugIndex(files, common_words={"dose", "dialysis", "warfarin", "patient"})
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("Pomalyst dose for a dialysis patient?", "Pomalidomide"),
+        ("IMNOVID side effects", "Pomalidomide"),
+        ("pomalidomide in pregnancy", "Pomalidomide"),
+        ("pomalidamide hepatic dose", "Pomalidomide"),  # misspelt INN
+        ("Pomalist dosing", "Pomalidomide"),  # misspelt brand
+        ("What is aripiprazole used for?", "Abilify"),
+        ("abilify and alcohol", "Abilify"),
+        ("Is formoterol fumarate dihydrate safe?", "Trixeo"),
+        ("Pomalyst® dose", "Pomalidomide"),
+    ],
+)
+def test_recognises_titles_aliases_and_misspellings(
+    index: DrugIndex, question: str, title: str
+) -> None:
+    lookup = index.find(question)
+    assert lookup.titles == [title]
+    assert not lookup.unknown
+
+
+def test_shared_inn_matches_every_brand(index: DrugIndex) -> None:
+    lookup = index.find("bevacizumab infusion reactions")
+    assert sorted(lookup.titles) == ["Avastin", "Zirabev"]
+    assert sorted(lookup.docs) == ["c", "d"]
+
+
+def test_two_drugs_in_one_question(index: DrugIndex) -> None:
+    assert sorted(index.find("Can Abilify be taken with Pomalyst?").titles) == [
+        "Abilify",
+        "Pomalidomide",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        ("What is the dose of metformin?", "metformin"),
+        ("rituximab infusion rate", "rituximab"),
+        ("Does zanubrutinib cause bleeding?", "zanubrutinib"),  # by INN stem, not by list
+    ],
+)
+def test_absent_drugs_are_reported(index: DrugIndex, question: str, missing: str) -> None:
+    lookup = index.find(question)
+    assert lookup.matches == []
+    assert lookup.unknown == [missing]
+
+
+def test_corpus_words_are_not_fuzzy_matched(index: DrugIndex) -> None:
+    # "dialysis" is a word of the corpus, not a misspelt alias; nothing is named here.
+    lookup = index.find("dose in dialysis")
+    assert lookup.matches == [] and lookup.unknown == []
+
+
+def test_interacting_drug_named_beside_a_monograph(index: DrugIndex) -> None:
+    lookup = index.find("Does pomalidomide interact with warfarin?")
+    assert lookup.titles == ["Pomalidomide"]
+
+
+def test_resolve_unknown_filter(index: DrugIndex) -> None:
+    assert index.resolve("Nonexistamab").unknown
+    assert index.resolve("imnovid").titles == ["Pomalidomide"]
+
+
+def test_words_and_bundled_list() -> None:
+    assert words("Pomalyst® 4-mg CYP1A2") == ["pomalyst", "4-mg", "cyp1a2"]
+    assert "warfarin" in known_drug_names()
+    assert "pomalidomide" not in known_drug_names()  # the list is not a copy of the corpus
