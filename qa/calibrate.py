@@ -44,15 +44,25 @@ def support(engine: Engine, question: str, held_out: str | None) -> float:
 
 
 def best_threshold(pos: list[float], neg: list[float]) -> tuple[float, float]:
-    """Threshold maximising balanced accuracy (answer if score >= t), and that accuracy."""
+    """Threshold maximising balanced accuracy (answer if score >= t), and that accuracy.
+
+    Where a range of thresholds is equally good, the middle of the first such range is
+    taken, so the threshold keeps the largest distance from both classes.
+    """
     candidates = sorted(set(pos + neg))
-    best_t, best_acc = 0.5, -1.0
+    scored = []
     for lo, hi in itertools.pairwise(candidates):
         t = (lo + hi) / 2
         acc = (sum(p >= t for p in pos) / len(pos) + sum(n < t for n in neg) / len(neg)) / 2
-        if acc > best_acc:
-            best_t, best_acc = t, acc
-    return best_t, best_acc
+        scored.append((lo, hi, acc))
+    if not scored:
+        return 0.5, 0.0
+    best = max(acc for _, _, acc in scored)
+    start = next(i for i, (_, _, acc) in enumerate(scored) if acc == best)
+    end = start
+    while end + 1 < len(scored) and scored[end + 1][2] == best:
+        end += 1
+    return (scored[start][0] + scored[end][1]) / 2, best
 
 
 def main() -> None:
@@ -93,6 +103,10 @@ def main() -> None:
         "answerable": {"n": len(pos), "answered": sum(p >= threshold for p in pos)},
         "unanswerable": {"n": len(neg), "abstained": sum(n < threshold for n in neg)},
         "monographs": len(files),
+        "scores": {
+            "answerable": sorted(round(p, 4) for p in pos),
+            "unanswerable": sorted(round(n, 4) for n in neg),
+        },
         "method": "python -m qa.calibrate: bundled corpus (FAQ questions, FAQ chunks held out) "
         f"+ {len(chosen)} EMA leaflets (structural questions); attribute probes without "
         "evidence in the text as unanswerable; threshold maximises balanced accuracy.",

@@ -11,6 +11,7 @@ import contextlib
 import json
 import threading
 import time
+import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,12 +163,10 @@ class Engine:
     ) -> Answer:
         """Answer ``question``; with an LLM backend configured, the checked LLM answer."""
         started = time.perf_counter()
-        extractive = self._extractive(question, conversation, drug, k, exclude_faq_of)
+        extractive, evidence = self._extractive(question, conversation, drug, k, exclude_faq_of)
         answer = extractive
-        if self._llm_enabled and not extractive.abstained and extractive.evidence:
-            answer = self.llm.answer(
-                extractive.question, self._llm_evidence(extractive), extractive
-            )
+        if self._llm_enabled and not extractive.abstained and evidence:
+            answer = self._llm_answerer().answer(extractive.question, evidence, extractive)
         answer.timings["total"] = time.perf_counter() - started
         self._remember(conversation, answer)
         self.last_answer = answer
@@ -180,21 +179,19 @@ class Engine:
         conversation: Conversation | None = None,
         drug: str | None = None,
         k: int | None = None,
-    ) -> Iterator[str]:
-        """Yield the answer text as it is produced; ``last_answer`` holds the final Answer.
+    ) -> AnswerStream:
+        """The answer as a stream of text pieces; ``.answer`` holds the final Answer.
 
-        In extractive mode the whole answer is one piece.
+        In extractive mode the whole answer is one piece. With an LLM, pieces arrive as
+        the model writes them (each checked by the number guard); if the final check
+        rejects the LLM answer, ``.answer`` is the extractive fallback and says why.
         """
-        extractive = self._extractive(question, conversation, drug, k, None)
-        if not self._llm_enabled or extractive.abstained or not extractive.evidence:
-            self.last_answer = extractive
-            self._remember(conversation, extractive)
-            yield extractive.text
-            return
-        yield from self.llm.stream(extractive.question, self._llm_evidence(extractive), extractive)
-        answer = self.llm.last_answer or extractive
-        self.last_answer = answer
-        self._remember(conversation, answer)
+        extractive, evidence = self._extractive(question, conversation, drug, None, None)
+        if not self._llm_enabled or extractive.abstained or not evidence:
+            return AnswerStream(iter([extractive.text]), lambda: extractive, self, conversation)
+        answerer = self._llm_answerer()
+        pieces = answerer.stream(extractive.question, evidence, extractive)
+        return AnswerStream(pieces, lambda: answerer.last_answer or extractive, self, conversation)
 
     @property
     def _llm_enabled(self) -> bool:
@@ -209,16 +206,17 @@ class Engine:
             self._llm = LLMAnswerer.from_settings(self.settings.llm)
         return self._llm
 
+    def _llm_answerer(self) -> Any:
+        # A fresh answerer per question around the shared chat model: the answerer keeps
+        # per-call state (its last answer), and one engine serves many users at once.
+        shared = self.llm
+        answerer = type(shared)(shared.chat_model, shared.backend_label, where=shared.where)
+        answerer.description = shared.description
+        return answerer
+
     def use_llm(self, answerer: Any) -> None:
         """Use a ready LLM answerer (tests pass one built on a fake chat model)."""
         self._llm = answerer
-
-    def _llm_evidence(self, extractive: Answer) -> list[Evidence]:
-        # The LLM sees the retrieved passages, not only those the extractive answer quoted.
-        return [
-            Evidence(chunk=e.chunk, score=e.score, dense=e.dense, lexical=e.lexical)
-            for e in self._last_evidence
-        ]
 
     # -- the extractive pipeline -------------------------------------------------------------
 
@@ -229,7 +227,8 @@ class Engine:
         drug: str | None,
         k: int | None,
         exclude_faq_of: Collection[str] | None,
-    ) -> Answer:
+    ) -> tuple[Answer, list[Evidence]]:
+        """The extractive answer and the evidence it was chosen from."""
         self.refresh()
         with self._lock:
             timings: dict[str, float] = {}
@@ -238,25 +237,23 @@ class Engine:
             plan = self._plan(question, conversation, drug, exclude_faq_of)
             timings["plan"] = time.perf_counter() - t0
             if plan.answer is not None:
-                self._last_evidence = []
                 plan.answer.timings.update(timings)
-                return plan.answer
+                return plan.answer, []
             t1 = time.perf_counter()
             evidence = self.retriever.search(
                 plan.query, plan.vector, docs=plan.docs, k=k, exclude_faq_of=plan.exclude
             )
             timings["retrieve"] = time.perf_counter() - t1
             if plan.docs is None and len(self.files) > 1:
-                evidence, note = self._focus(question, plan, evidence, k)
+                focused, note = self._focus(plan, evidence, k)
                 plan.note = plan.note or note
-                if evidence is None:
+                if focused is None:
                     answer = abstain(
                         question, note, searched=[], note="evidence split between monographs"
                     )
                     answer.timings.update(timings)
-                    self._last_evidence = []
-                    return answer
-            self._last_evidence = evidence
+                    return answer, []
+                evidence = focused
             t2 = time.perf_counter()
             selection = self.extractive.select(question, plan.focus, plan.vector, evidence)
             searched = plan.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
@@ -264,7 +261,7 @@ class Engine:
             timings["answer"] = time.perf_counter() - t2
             answer.timings.update(timings)
             answer.evidence = answer.evidence or evidence
-            return answer
+            return answer, evidence
 
     def _plan(
         self,
@@ -323,7 +320,7 @@ class Engine:
         return plan
 
     def _focus(
-        self, question: str, plan: _Plan, evidence: list[Evidence], k: int | None
+        self, plan: _Plan, evidence: list[Evidence], k: int | None
     ) -> tuple[list[Evidence] | None, str]:
         """No drug named and several monographs: answer from a dominant one, or ask."""
         if not evidence:
@@ -366,6 +363,29 @@ class Engine:
         )
 
 
+class AnswerStream:
+    """Text pieces of an answer as they are produced, then the final ``answer``."""
+
+    def __init__(
+        self,
+        pieces: Iterator[str],
+        final: Any,
+        engine: Engine,
+        conversation: Conversation | None,
+    ) -> None:
+        self._pieces = pieces
+        self._final = final
+        self._engine = engine
+        self._conversation = conversation
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._pieces
+        self.answer = self._final()
+        self._engine.last_answer = self.answer
+        self._engine._remember(self._conversation, self.answer)
+
+
 @dataclass
 class _Plan:
     question: str
@@ -387,7 +407,12 @@ def _clean(question: str) -> str:
     """Printable text, whitespace collapsed, bounded in length."""
     if not isinstance(question, str):
         raise MonoragError("the question must be text")
-    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in question)
+    # Invisible format characters (soft hyphen, zero-width space, bidi marks) arrive inside
+    # pasted words: dropping them keeps "pomali\u00addomide" one word that names the drug.
+    text = "".join(
+        "" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() or ch.isspace() else " "
+        for ch in question
+    )
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 
