@@ -28,6 +28,17 @@ _LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
+# A question that asks for an amount is answered by a sentence that states one.
+_ASKS_AMOUNT = re.compile(
+    r"\b(?:dose|doses|dosage|dosing|how\s+(?:much|many|often|long)|frequency|"
+    r"titrat\w*|maximum|starting|loading|infusion\s+rate)\b",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"\d\s*(?:mg|mcg|µg|g|ml|mL|l|iu|IU|units?|%|mmol|hours?|days?|weeks?|months?|times?)\b"
+    r"|\bdays?\s+\d|\d+\s*(?:-|to)\s*\d+",
+    re.IGNORECASE,
+)
 _FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
 _NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
@@ -41,6 +52,7 @@ _GENERIC = frozenset(
 # breaks ties between similar sentences; the passage's retrieval rank is a weak prior.
 W_OWN = 0.6
 W_OVERLAP = 0.30
+W_AMOUNT = 0.08
 W_PRIOR = 0.05
 RERANK = 6
 MARGIN = 0.06
@@ -62,6 +74,7 @@ class Unit:
     heading: float = 0.0
     own: float | None = None
     score: float = 0.0
+    states_amount: bool = False
 
 
 @dataclass(slots=True)
@@ -91,16 +104,22 @@ class ExtractiveAnswerer:
         self.threshold = threshold
 
     def select(
-        self, question: str, focus: str, query_vector: np.ndarray, evidence: list[Evidence]
+        self, question: str, terms: str, query_vector: np.ndarray, evidence: list[Evidence]
     ) -> Selection:
-        """Score the units of ``evidence`` and choose the answer's sentences or list."""
+        """Score the units of ``evidence`` and choose the answer's sentences or list.
+
+        ``terms`` is the text whose words count for overlap (the question without drug
+        names); ``query_vector`` embeds what the question asks about.
+        """
         units = self._candidates(query_vector, evidence)
         if not units:
             return Selection()
-        weights = {t: self.lexical.idf(t) for t in dict.fromkeys(tokenize(focus))}
+        weights = {t: self.lexical.idf(t) for t in dict.fromkeys(tokenize(terms))}
         weights = {t: w for t, w in weights.items() if t not in _GENERIC} or weights
         total = sum(weights.values()) or 1.0
+        amount = bool(_ASKS_AMOUNT.search(question))
         for unit in units:
+            unit.states_amount = amount and bool(_AMOUNT.search(unit.text))
             # A unit is read under its heading: "Common Side Effects" answers "common".
             heading = set(tokenize(unit.evidence.chunk.section))
             terms = set(tokenize(f"{_leaf(unit)} {unit.text}"))
@@ -135,7 +154,11 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _bonus(unit: Unit) -> float:
-        return W_OVERLAP * unit.overlap + W_PRIOR / (1 + unit.rank)
+        return (
+            W_OVERLAP * unit.overlap
+            + W_PRIOR / (1 + unit.rank)
+            + (W_AMOUNT if unit.states_amount else 0.0)
+        )
 
     def _candidates(self, query_vector: np.ndarray, evidence: list[Evidence]) -> list[Unit]:
         by_id = {ev.chunk.id: (rank, ev) for rank, ev in enumerate(evidence)}
@@ -232,7 +255,17 @@ class ExtractiveAnswerer:
                 unit.evidence.key = keys[chunk.id]
             quotes.setdefault(chunk.id, []).append(unit.text)
         drugs = list(dict.fromkeys(u.evidence.chunk.drug for u in selection.units))
-        labelled = len(drugs) > 1
+        # Statements say which drug they are about whenever more than one is in play: an
+        # unlabelled dose answering "X and Y?" would read as applying to both.
+        labelled = len(drugs) > 1 or len(searched) > 1
+        unquoted = [d for d in searched if d not in drugs] if len(searched) > 1 else []
+        if unquoted:
+            only = (
+                f"The answer quotes only the {' and '.join(drugs)} "
+                f"monograph{'s' if len(drugs) > 1 else ''}, nothing about "
+                f"{' or '.join(unquoted)}: ask about {' and '.join(unquoted)} separately."
+            )
+            note = f"{note} {only}" if note else only
         statements = [
             Statement(
                 text=f"{u.evidence.chunk.drug}: {u.text}" if labelled else u.text,

@@ -40,7 +40,7 @@ def support(engine: Engine, question: str, held_out: str | None) -> float:
     evidence = engine.retriever.search(
         plan.query, plan.vector, docs=plan.docs, exclude_faq_of=plan.exclude
     )
-    return engine.extractive.select(question, plan.focus, plan.vector, evidence).support
+    return engine.extractive.select(question, plan.terms, plan.vector, evidence).support
 
 
 def best_threshold(pos: list[float], neg: list[float]) -> tuple[float, float]:

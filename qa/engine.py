@@ -32,6 +32,9 @@ from qa.drugs import DrugIndex, DrugLookup, words
 MAX_QUESTION_CHARS = 2000
 """Longer questions are cut here: no clinical question needs more, and it bounds cost."""
 
+MAX_DRUG_CHARS = 200
+"""A drug filter longer than this names no drug; it is cut (it is echoed in abstentions)."""
+
 # When no drug is named and several monographs are stored, the best monograph must hold
 # this share of the retrieval score of the top passages to be answered from alone.
 DOMINANT_SHARE = 0.6
@@ -160,12 +163,17 @@ class Engine:
         drug: str | None = None,
         k: int | None = None,
         exclude_faq_of: Collection[str] | None = None,
+        llm: bool | None = None,
     ) -> Answer:
-        """Answer ``question``; with an LLM backend configured, the checked LLM answer."""
+        """Answer ``question``; with an LLM backend configured, the checked LLM answer.
+
+        ``llm`` chooses per call: ``False`` answers extractively even when a backend is
+        configured; ``None`` follows the settings.
+        """
         started = time.perf_counter()
         extractive, evidence = self._extractive(question, conversation, drug, k, exclude_faq_of)
         answer = extractive
-        if self._llm_enabled and not extractive.abstained and evidence:
+        if self._use_llm(llm) and not extractive.abstained and evidence:
             answer = self._llm_answerer().answer(extractive.question, evidence, extractive)
         answer.timings["total"] = time.perf_counter() - started
         self._remember(conversation, answer)
@@ -179,6 +187,7 @@ class Engine:
         conversation: Conversation | None = None,
         drug: str | None = None,
         k: int | None = None,
+        llm: bool | None = None,
     ) -> AnswerStream:
         """The answer as a stream of text pieces; ``.answer`` holds the final Answer.
 
@@ -187,15 +196,19 @@ class Engine:
         rejects the LLM answer, ``.answer`` is the extractive fallback and says why.
         """
         extractive, evidence = self._extractive(question, conversation, drug, None, None)
-        if not self._llm_enabled or extractive.abstained or not evidence:
+        if not self._use_llm(llm) or extractive.abstained or not evidence:
             return AnswerStream(iter([extractive.text]), lambda: extractive, self, conversation)
         answerer = self._llm_answerer()
         pieces = answerer.stream(extractive.question, evidence, extractive)
         return AnswerStream(pieces, lambda: answerer.last_answer or extractive, self, conversation)
 
     @property
-    def _llm_enabled(self) -> bool:
+    def llm_configured(self) -> bool:
+        """True when the settings name an LLM backend."""
         return self.settings.llm.backend.strip().lower() not in ("", "extractive", "none")
+
+    def _use_llm(self, requested: bool | None) -> bool:
+        return self.llm_configured if requested is None else requested and self.llm_configured
 
     @property
     def llm(self) -> Any:
@@ -255,7 +268,7 @@ class Engine:
                     return answer, []
                 evidence = focused
             t2 = time.perf_counter()
-            selection = self.extractive.select(question, plan.focus, plan.vector, evidence)
+            selection = self.extractive.select(question, plan.terms, plan.vector, evidence)
             searched = plan.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
             answer = self.extractive.compose(question, selection, searched=searched, note=plan.note)
             timings["answer"] = time.perf_counter() - t2
@@ -272,6 +285,9 @@ class Engine:
     ) -> _Plan:
         if not question:
             raise EmptyQuestionError()
+        # The filter is user text too: cleaned and bounded like the question (a blank one
+        # filters nothing).
+        pass
         lookup = self.drugs.resolve(drug) if drug else self.drugs.find(question)
         plan = _Plan(question=question, query=question)
         if drug and not lookup.matches:
@@ -307,6 +323,11 @@ class Engine:
         plan.docs = lookup.docs or None
         plan.titles = lookup.titles
         plan.focus = _without_drugs(plan.query, lookup, self.drugs)
+        # Sentences are matched on the words of this question only: in a follow-up the
+        # carried words are the previous turn's subject ("multiple myeloma"), which the
+        # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
+        # search through the embedded focus.
+        plan.terms = _without_drugs(question, lookup, self.drugs)
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             plan.exclude = [
@@ -393,6 +414,7 @@ class _Plan:
     docs: list[str] | None = None
     titles: list[str] | None = None
     focus: str = ""
+    terms: str = ""
     exclude: list[str] | None = None
     vector: np.ndarray | None = None
     answer: Answer | None = None
@@ -410,7 +432,7 @@ def _clean(question: str) -> str:
     # Invisible format characters (soft hyphen, zero-width space, bidi marks) arrive inside
     # pasted words: dropping them keeps "pomali\u00addomide" one word that names the drug.
     text = "".join(
-        "" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() or ch.isspace() else " "
+        ch if ch.isprintable() or ch.isspace() else " "
         for ch in question
     )
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
