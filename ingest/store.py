@@ -310,10 +310,20 @@ class Store:
         return int(self.chunks.count())
 
     def query(
-        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+        self,
+        embedding: Sequence[float],
+        n: int,
+        where: dict[str, Any] | None = None,
+        at_most: int | None = None,
     ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks to ``embedding`` with their cosine similarity."""
-        n = max(1, min(n, self.count() or 1))
+        """Nearest chunks to ``embedding`` with their cosine similarity.
+
+        ``at_most`` is a known lower bound of the collection's size (a reader knows how
+        many current chunks it loaded); without it the collection is counted, which is one
+        more round trip.
+        """
+        size = at_most if at_most is not None else self.count()
+        n = max(1, min(n, size or 1))
         res = self.chunks.query(
             query_embeddings=[list(map(float, embedding))],
             n_results=n,
@@ -343,11 +353,14 @@ class Store:
             where={"chunk": {"$in": list(chunk_ids)}},
             include=["documents", "metadatas", "distances"],
         )
+        # A unit deleted by a concurrent ingest between the index search and the record
+        # fetch comes back without metadata: it is gone, so it is skipped.
         return [
             (str(meta["chunk"]), int(meta["i"]), doc or "", 1.0 - float(dist))
             for doc, meta, dist in zip(
                 res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
             )
+            if meta is not None
         ]
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:

@@ -221,14 +221,21 @@ def bench(
         Path,
         typer.Option(
             "--ema",
-            help="Folder of the EMA leaflets (corpus b) [default: ../shared/corpora/ema-leaflets].",
-            show_default=False,
+            help="Folder of the EMA leaflets (corpus b).",
+            show_default="../shared/corpora/ema-leaflets",
         ),
     ] = BENCH_EMA,
     bundled: Annotated[
-        Path, typer.Option("--bundled", help="The bundled corpus (a).", show_default=False)
+        Path, typer.Option("--bundled", help="The bundled corpus (a).", show_default="corpus/")
     ] = DEFAULT_CORPUS,
     large_size: Annotated[int, typer.Option("--large-size", min=2)] = 10_000,
+    large_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--large-baseline/--no-large-baseline",
+            help="Measure the baseline on the generated corpus too (hours at 10,000).",
+        ),
+    ] = True,
     corpus: Annotated[
         list[str] | None,
         typer.Option(
@@ -240,16 +247,21 @@ def bench(
     baseline: Annotated[
         bool, typer.Option("--baseline/--no-baseline", help="Measure the LangChain baseline too.")
     ] = True,
-    out: Annotated[Path, typer.Option("--out", help="Markdown report.")] = PROJECT_DIR
-    / "docs"
-    / "benchmarks.md",
-    plot: Annotated[Path, typer.Option("--plot", help="Latency plot (PNG).")] = PROJECT_DIR
-    / "docs"
-    / "benchmarks-latency.png",
+    out: Annotated[
+        Path, typer.Option("--out", help="Markdown report.", show_default="docs/benchmarks.md")
+    ] = PROJECT_DIR / "docs" / "benchmarks.md",
+    plot: Annotated[
+        Path,
+        typer.Option(
+            "--plot", help="Latency plot (PNG).", show_default="docs/benchmarks-latency.png"
+        ),
+    ] = PROJECT_DIR / "docs" / "benchmarks-latency.png",
     work: Annotated[
         Path | None,
         typer.Option(
-            "--work", help="Keep corpora and stores in this folder [default: a temp dir]."
+            "--work",
+            help="Keep corpora and stores in this folder.",
+            show_default="a temporary folder, removed afterwards",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw results as JSON.")] = False,
@@ -263,7 +275,7 @@ def bench(
     start = time.monotonic()
 
     def log(message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - start:7.1f}s[/] {message}", markup=True)
+        err.print(f"[dim]{time.monotonic() - start:7.1f}s[/] {escape(message)}", markup=True)
 
     with handled():
         if corpus:
@@ -275,8 +287,9 @@ def bench(
             ]
         if large:
             sources = (ema, bundled) if not corpus else tuple(p for s in specs for p in s.sources)
+            label = f"(c) {large_size:,} generated"
             specs.append(
-                CorpusSpec("large", f"(c) {large_size:,} generated", sources, size=large_size)
+                CorpusSpec("large", label, sources, size=large_size, baseline=large_baseline)
             )
         for spec in specs:
             for source in spec.sources:
@@ -359,6 +372,91 @@ def ask(
                 print_json(answer.to_json())
             else:
                 print_answer(answer)
+
+
+EVAL_REPORT = PROJECT_DIR / "out" / "eval"
+
+
+@app.command("eval")
+def evaluate(
+    mode: Annotated[
+        str, typer.Option("--mode", help="open, held-out or both (held-out is the honest figure).")
+    ] = "both",
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm", help="Grade answers with an LLM judge of this backend (e.g. openai)."
+        ),
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Judge model.")
+    ] = None,
+    llm_url: Annotated[
+        str | None,
+        typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="Judge server base URL."),
+    ] = None,
+    report: Annotated[
+        Path,
+        typer.Option(
+            "--report", help="Report folder (also holds the eval's own store) [default: out/eval]."
+        ),
+    ] = EVAL_REPORT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option("--corpus", help="Monograph folder or file (repeatable) [default: corpus/]."),
+    ] = None,
+    eval_set: Annotated[
+        Path | None,
+        typer.Option("--eval-set", help="Eval set file [default: eval/data/faq-eval.yaml]."),
+    ] = None,
+    build_set: Annotated[
+        bool, typer.Option("--build-set", help="(Re)build the eval set from the corpus and stop.")
+    ] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Run the LangChain baseline too.")
+    ] = True,
+    record_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--record-thresholds", help="Write eval/data/thresholds.json from this held-out run."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Evaluate answers to the monographs' FAQ questions against the LangChain baseline.
+
+    The corpus is ingested into a store of its own under the report folder (the global
+    --db is not touched), so the figures always describe exactly that corpus.
+    """
+    from eval.cli import EvalOptions, run_eval_command
+
+    with handled():
+        settings = Settings.from_env(
+            {},
+            **{
+                **settings_overrides(STATE.settings),
+                "llm.model": llm_model or STATE.settings.llm.model,
+                "llm.base_url": llm_url or STATE.settings.llm.base_url,
+            },
+        )
+        run_eval_command(
+            EvalOptions(
+                mode=mode,
+                judge=llm,
+                report=report,
+                as_json=as_json,
+                corpus=corpus or [DEFAULT_CORPUS],
+                eval_set=eval_set,
+                build_set=build_set,
+                baseline=baseline,
+                record_thresholds=record_thresholds,
+                progress=not quiet and not as_json,
+            ),
+            settings,
+            out,
+            err,
+        )
 
 
 def settings_overrides(settings: Settings) -> dict[str, Any]:

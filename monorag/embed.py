@@ -7,6 +7,7 @@ commands that do not embed (``--help``, ``status``) stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -18,6 +19,26 @@ from monorag.settings import EmbeddingSettings
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+def cpu_has_native_bf16(cpuinfo: str) -> bool:
+    """Whether a ``/proc/cpuinfo`` text lists native bfloat16 arithmetic (AVX512-BF16/AMX)."""
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` becomes ``bfloat16`` on CPUs with native bfloat16, else ``float32``."""
+    if precision != "auto":
+        return precision
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "float32"
+    return "bfloat16" if cpu_has_native_bf16(cpuinfo) else "float32"
 
 
 def default_model_path() -> Path:
@@ -43,6 +64,7 @@ class Embedder:
             )
         self.path = path
         self.batch_size = settings.batch_size
+        self.precision = resolve_precision(settings.precision)
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -74,6 +96,14 @@ class Embedder:
         """The model's window in word pieces, special tokens included."""
         return int(self.model.max_seq_length)
 
+    def _arithmetic(self) -> contextlib.AbstractContextManager[Any]:
+        """bfloat16 autocast when configured (vectors come out as float32 either way)."""
+        if self.precision != "bfloat16":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for ``text``, special tokens included."""
         return len(
@@ -102,13 +132,14 @@ class Embedder:
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
-            vectors = self.model.encode(
-                batch,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            with self._arithmetic():
+                vectors = self.model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             out.append(vectors.astype(np.float32, copy=False))
             if progress is not None:
                 progress(len(batch))
@@ -130,18 +161,23 @@ class Embedder:
         """
         import numpy as np
 
-        text_vectors: list[np.ndarray] = []
-        span_vectors: list[np.ndarray] = []
         dim = self.dimension
+        text_vectors: list[np.ndarray] = [np.zeros(dim, dtype=np.float32)] * len(texts)
+        span_vectors: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float32)] * len(texts)
+        # Batches of similar length: a batch is padded to its longest text, and chunks
+        # vary from a few to 256 word pieces, so sorting saves 15-25% of the model's work.
+        order = sorted(range(len(texts)), key=lambda j: len(texts[j]))
         for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            outputs = self.model.encode(
-                batch,
-                batch_size=self.batch_size,
-                output_value=None,
-                convert_to_numpy=False,
-                show_progress_bar=False,
-            )
+            picked = order[start : start + self.batch_size]
+            batch = [texts[j] for j in picked]
+            with self._arithmetic():
+                outputs = self.model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    output_value=None,
+                    convert_to_numpy=False,
+                    show_progress_bar=False,
+                )
             enc = self.model.tokenizer(
                 batch,
                 add_special_tokens=True,
@@ -150,20 +186,20 @@ class Embedder:
                 return_offsets_mapping=True,
                 verbose=False,
             )
-            for i, output in enumerate(outputs):
+            for i, (j, output) in enumerate(zip(picked, outputs, strict=True)):
                 vector = output["sentence_embedding"].float().cpu().numpy()
-                text_vectors.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+                text_vectors[j] = vector / max(float(np.linalg.norm(vector)), 1e-12)
                 offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
                 tokens = output["token_embeddings"].float().cpu().numpy()[: len(offsets)]
                 real = offsets[:, 1] > offsets[:, 0]
                 rows = []
-                for lo, hi in spans[start + i]:
+                for lo, hi in spans[j]:
                     inside = real & (offsets[:, 0] >= lo) & (offsets[:, 1] <= hi)
                     if not inside.any():
                         inside = real & (offsets[:, 0] < hi) & (offsets[:, 1] > lo)
                     mean = tokens[inside].mean(axis=0) if inside.any() else np.zeros(dim)
                     rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-                span_vectors.append(np.asarray(rows, dtype=np.float32).reshape(-1, dim))
+                span_vectors[j] = np.asarray(rows, dtype=np.float32).reshape(-1, dim)
             if progress is not None:
                 progress(len(batch))
         out = np.asarray(text_vectors, dtype=np.float32).reshape(-1, dim)
@@ -197,7 +233,7 @@ _SHARED_LOCK = threading.Lock()
 def shared_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     """One ``Embedder`` per model folder per process (the model loads once)."""
     settings = settings or EmbeddingSettings()
-    key = str(settings.model_path or "") + f"|{settings.batch_size}"
+    key = str(settings.model_path or "") + f"|{settings.batch_size}|{settings.precision}"
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = Embedder(settings)

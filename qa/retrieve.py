@@ -79,7 +79,7 @@ class Retriever:
         n: int,
     ) -> list[tuple[Chunk, float]]:
         where = _where(docs, exclude_faq_of)
-        hits = self.store.query(vector, n, where=where)
+        hits = self.store.query(vector, n, where=where, at_most=len(self.lexical.chunks))
         return [(c, s) for c, s in hits if self._current(c)]
 
     def _lexical(
