@@ -70,27 +70,49 @@ def _pack(pieces: list[str], costs: list[int], budget: int, joiner: str) -> list
     return out
 
 
-def split_text(header: str, text: str, count: TokenCounter, max_tokens: int) -> list[str]:
-    """Split ``text`` into parts whose ``header + "\\n" + part`` fits ``max_tokens`` pieces."""
-    if count([f"{header}\n{text}"])[0] <= max_tokens:
+def split_text(
+    header: str, text: str, count: TokenCounter, max_tokens: int, total: int | None = None
+) -> list[str]:
+    """Split ``text`` into parts whose ``header + "\\n" + part`` fits ``max_tokens`` pieces.
+
+    ``total`` is the count of ``header + "\\n" + text`` when the caller already has it.
+    Pieces are counted in a few batched tokenizer calls per section, not one per piece:
+    a call costs far more than the text it counts.
+    """
+    if total is None:
+        total = count([f"{header}\n{text}"])[0]
+    if total <= max_tokens:
         return [text]
+    pieces = blocks(text)
+    header_count, *block_counts = count([header, *pieces])
     # Word-piece counts of separate pieces add up to (at most) the count of their join,
     # minus the two special tokens each separate count includes.
-    budget = max_tokens - (count([header])[0] - 2) - 2 - 1
+    budget = max_tokens - (header_count - 2) - 2 - 1
     if budget < 8:
         shown = header if len(header) <= 80 else header[:77] + "..."
         raise ValueError(f"heading {shown!r} alone nearly fills the {max_tokens}-token window")
+    split = {i: sentences(b) for i, b in enumerate(pieces) if block_counts[i] - 2 > budget}
+    flat = [s for i in sorted(split) for s in split[i]]
+    sentence_counts = iter(count(flat) if flat else [])
     units: list[str] = []
-    for block in blocks(text):
-        if count([block])[0] - 2 <= budget:
+    known: list[int | None] = []
+    for i, block in enumerate(pieces):
+        if i not in split:
             units.append(block)
+            known.append(block_counts[i])
             continue
-        for sentence in sentences(block):
-            if count([sentence])[0] - 2 <= budget:
+        for sentence in split[i]:
+            cost = next(sentence_counts)
+            if cost - 2 <= budget:
                 units.append(sentence)
+                known.append(cost)
             else:
-                units.extend(_split_words(sentence, count, budget))
-    costs = [c - 2 + 1 for c in count(units)]
+                words = _split_words(sentence, count, budget)
+                units.extend(words)
+                known.extend([None] * len(words))
+    missing = [u for u, k in zip(units, known, strict=True) if k is None]
+    counted = iter(count(missing) if missing else [])
+    costs = [(k if k is not None else next(counted)) - 2 + 1 for k in known]
     parts = _pack(units, costs, budget, "\n")
     # Verify with the real tokenizer: joins can merge pieces differently at the seams.
     out: list[str] = []
@@ -142,9 +164,10 @@ def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> li
 
     chunks: list[Chunk] = []
     aliases = tuple(mono.aliases)
-    for heading, text, kind in items:
-        header = f"{mono.title}{SEP}{heading}"
-        for part in split_text(header, text, count, max_tokens):
+    headers = [f"{mono.title}{SEP}{heading}" for heading, _, _ in items]
+    totals = count([f"{h}\n{text}" for h, (_, text, _) in zip(headers, items, strict=True)])
+    for (heading, text, kind), header, total in zip(items, headers, totals, strict=True):
+        for part in split_text(header, text, count, max_tokens, total):
             ordinal = len(chunks)
             chunks.append(
                 Chunk(
