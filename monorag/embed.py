@@ -66,6 +66,7 @@ class Embedder:
         self.batch_size = settings.batch_size
         self.precision = resolve_precision(settings.precision)
         self._model: Any = None
+        self._words: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -103,6 +104,13 @@ class Embedder:
         import torch
 
         return torch.autocast("cpu", dtype=torch.bfloat16)
+
+    def whole_words(self) -> frozenset[str]:
+        """Words the tokenizer knows whole: a rough vocabulary of ordinary English."""
+        if self._words is None:
+            vocab = self.model.tokenizer.get_vocab()
+            self._words = frozenset(w for w in vocab if w.isalpha() and not w.startswith("#"))
+        return self._words
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for ``text``, special tokens included."""

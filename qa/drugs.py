@@ -28,6 +28,13 @@ _DRUG_STEM = re.compile(
 )
 
 
+# Endings of many drug names; used only for words that are neither in the corpus nor a
+# whole word of the embedding model's vocabulary (which holds common English words).
+_DRUG_ENDING = re.compile(
+    r"(?:ide|ine|ol|one|ate|am|an|il|in|ex|ax|ix|ox|yl|ium|zole|fen|pine|done|rone|ast|ib)$"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DrugMatch:
     """A monograph named in a question."""
@@ -79,7 +86,14 @@ class DrugIndex:
         files: Iterable[FileEntry],
         common_words: Collection[str] = (),
         fuzzy_cutoff: float = 0.84,
+        english: Collection[str] = (),
     ) -> None:
+        """Index ``files``' titles and aliases.
+
+        ``common_words`` are the corpus's own words (never taken for a misspelt alias);
+        ``english`` is a vocabulary of ordinary words (the embedding model's whole-word
+        pieces), used to tell an unknown drug name from an ordinary word.
+        """
         self._by_phrase: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self._title_of: dict[str, str] = {}
         for entry in files:
@@ -94,6 +108,7 @@ class DrugIndex:
                 self._single[phrase[0][0]].append(phrase[0])
         self._common = frozenset(common_words) - {p[0] for p in self._by_phrase if len(p) == 1}
         self.cutoff = fuzzy_cutoff
+        self._english = frozenset(english)
 
     @property
     def titles(self) -> list[str]:
@@ -127,7 +142,7 @@ class DrugIndex:
             if best is not None:
                 used[i] = True
                 self._add(found, self._by_phrase[(best,)], token, exact=False)
-            elif token in known_drug_names() or _DRUG_STEM.search(token):
+            elif self._looks_like_drug(token):
                 lookup.unknown.append(token)
         lookup.matches = list(found.values())
         return lookup
@@ -138,6 +153,18 @@ class DrugIndex:
         if not lookup.matches and not lookup.unknown and words(name):
             lookup.unknown.append(" ".join(words(name)))
         return lookup
+
+    def _looks_like_drug(self, token: str) -> bool:
+        if token in known_drug_names() or _DRUG_STEM.search(token):
+            return True
+        unfamiliar = (
+            bool(self._english)
+            and token.isalpha()
+            and len(token) >= 6
+            and fold(token) not in self._common
+            and token not in self._english
+        )
+        return unfamiliar and bool(_DRUG_ENDING.search(token))
 
     def _closest(self, token: str) -> str | None:
         best, best_ratio = None, self.cutoff

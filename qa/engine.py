@@ -95,7 +95,10 @@ class Engine:
         self.files: dict[str, FileEntry] = files
         self.lexical = lexical
         self.drugs = DrugIndex(
-            files.values(), lexical.vocabulary, self.settings.retrieve.drug_fuzzy_cutoff
+            files.values(),
+            lexical.vocabulary,
+            self.settings.retrieve.drug_fuzzy_cutoff,
+            english=self.embedder.whole_words(),
         )
         self.retriever = Retriever(self.store, lexical, files, self.settings.retrieve)
         self.extractive = ExtractiveAnswerer(
@@ -243,6 +246,37 @@ class Engine:
     ) -> tuple[Answer, list[Evidence]]:
         """The extractive answer and the evidence it was chosen from."""
         self.refresh()
+        answer, evidence = self._extractive_once(question, conversation, drug, k, exclude_faq_of)
+        if answer.abstained and evidence and self._replaced(evidence):
+            # Another process replaced a monograph while this question was answered: the
+            # passages found are gone from the store. Answer again from what replaced them.
+            with self._lock:
+                self._load()
+            answer, evidence = self._extractive_once(
+                question, conversation, drug, k, exclude_faq_of
+            )
+        return answer, evidence
+
+    def _replaced(self, evidence: list[Evidence]) -> bool:
+        """True when the store moved on from a revision of a monograph ``evidence`` is from."""
+        if self.store.revision() != self._revision:
+            return True
+        # The manifest switches to a new revision before the store's revision is stamped.
+        docs = sorted({e.chunk.doc for e in evidence})
+        got = self.store.manifest.get(ids=docs, include=["metadatas"])
+        current = {
+            i: (m or {}).get("rev") for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        }
+        return any(current.get(e.chunk.doc) != e.chunk.rev for e in evidence)
+
+    def _extractive_once(
+        self,
+        question: str,
+        conversation: Conversation | None,
+        drug: str | None,
+        k: int | None,
+        exclude_faq_of: Collection[str] | None,
+    ) -> tuple[Answer, list[Evidence]]:
         with self._lock:
             timings: dict[str, float] = {}
             t0 = time.perf_counter()
@@ -287,7 +321,7 @@ class Engine:
             raise EmptyQuestionError()
         # The filter is user text too: cleaned and bounded like the question (a blank one
         # filters nothing).
-        pass
+        drug = _clean(drug)[:MAX_DRUG_CHARS] if drug else None
         lookup = self.drugs.resolve(drug) if drug else self.drugs.find(question)
         plan = _Plan(question=question, query=question)
         if drug and not lookup.matches:
@@ -432,7 +466,7 @@ def _clean(question: str) -> str:
     # Invisible format characters (soft hyphen, zero-width space, bidi marks) arrive inside
     # pasted words: dropping them keeps "pomali\u00addomide" one word that names the drug.
     text = "".join(
-        ch if ch.isprintable() or ch.isspace() else " "
+        "" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() or ch.isspace() else " "
         for ch in question
     )
     return " ".join(text.split())[:MAX_QUESTION_CHARS]

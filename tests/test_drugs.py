@@ -103,3 +103,13 @@ def test_words_and_bundled_list() -> None:
     assert words("Pomalyst® 4-mg CYP1A2") == ["pomalyst", "4-mg", "cyp1a2"]
     assert "warfarin" in known_drug_names()
     assert "pomalidomide" not in known_drug_names()  # the list is not a copy of the corpus
+
+
+def test_unfamiliar_drug_like_word_is_unknown() -> None:
+    files = [entry("a", "Pomalidomide", ["Pomalyst"])]
+    english = {"someone", "medicine", "separate", "elderly", "cirrhosis"}
+    index = DrugIndex(files, common_words={"dose"}, english=english)
+    assert index.find("mechanism of action of amiloride?").unknown == ["amiloride"]
+    # Ordinary words, and words of the corpus, are not taken for drug names.
+    assert index.find("What should someone with cirrhosis do?").unknown == []
+    assert index.find("Pomalyst dose for someone elderly").titles == ["Pomalidomide"]
