@@ -246,14 +246,21 @@ class LangChainBaseline:
             for doc, score in hits
         ]
 
-    def answer(self, question: str, k: int = TOP_K) -> BaselineAnswer:
+    def answer(
+        self,
+        question: str,
+        k: int = TOP_K,
+        retrieved: Sequence[RetrievedChunk] | None = None,
+    ) -> BaselineAnswer:
         """Answer from the top ``k`` chunks: "stuff" prompt with a chat model, else extractive.
 
         Without a chat model the answer is the first three sentences of the top chunk and
         its source; with one, the model's reply over all ``k`` chunks and their sources,
-        counted as an abstention when it says it does not know.
+        counted as an abstention when it says it does not know. ``retrieved`` passes the
+        result of an earlier ``retrieve`` of the same question (at least ``k`` deep) so
+        that the question is not embedded twice.
         """
-        chunks = self.retrieve(question, k=k)
+        chunks = list(retrieved[:k]) if retrieved is not None else self.retrieve(question, k=k)
         if not chunks:
             return BaselineAnswer(text="", sources=[], abstained=True, chunks=[])
         if self.chat_model is None:

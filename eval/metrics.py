@@ -1,8 +1,8 @@
 """Deterministic evaluation metrics: answer overlap, key facts, retrieval and abstention.
 
-Nothing here calls a model except ``embedding_similarity``, which takes the embedding
-function as an argument. All rules are general (units, enzyme codes, INN stems,
-enumerations); none is tuned to one monograph.
+Nothing here calls a model except ``embedding_similarity`` and ``sentence_coverage``,
+which take the embedding function as an argument. All rules are general (units, enzyme
+codes, INN stems, enumerations); none is tuned to one monograph.
 
 Conventions
 -----------
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from ingest.chunk import unit_texts
 
 # ---------------------------------------------------------------------------
 # Normalisation and tokens
@@ -484,6 +486,34 @@ def embedding_similarity(a: str, b: str, embed_fn: EmbedFn) -> float:
     if na == 0.0 or nb == 0.0:
         return 0.0
     return float(np.dot(vectors[0], vectors[1]) / (na * nb))
+
+
+def sentence_coverage(
+    answer: str, reference: str, embed_fn: EmbedFn, threshold: float = 0.6
+) -> float | None:
+    """Share of the reference's sentences that some sentence of the answer restates.
+
+    Sentences and list items are cut as the engine cuts units
+    (``ingest.chunk.unit_texts``); a reference sentence is covered when its cosine
+    similarity to an answer sentence reaches ``threshold`` (0.6: paraphrase level for
+    all-MiniLM-L6-v2). Unlike ``embedding_similarity`` of whole texts, a correct answer
+    to one part of a two-part reference is not diluted by the other part. ``None`` when
+    the reference has no sentences; 0.0 when the answer has none.
+    """
+    ref_units = unit_texts(reference)
+    if not ref_units:
+        return None
+    answer_units = unit_texts(answer)
+    if not answer_units:
+        return 0.0
+    vectors = np.asarray(embed_fn([*ref_units, *answer_units]), dtype=np.float64)
+    if vectors.shape[0] != len(ref_units) + len(answer_units):
+        raise ValueError("embed_fn returned the wrong number of vectors")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0.0] = 1.0
+    vectors = vectors / norms
+    sims = vectors[: len(ref_units)] @ vectors[len(ref_units) :].T
+    return float(np.mean(sims.max(axis=1) >= threshold))
 
 
 # ---------------------------------------------------------------------------

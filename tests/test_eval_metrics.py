@@ -21,6 +21,7 @@ from eval.metrics import (
     reciprocal_rank,
     rouge_l,
     section_matches,
+    sentence_coverage,
     stem,
     token_f1,
     tokens,
@@ -309,6 +310,37 @@ def test_embedding_similarity() -> None:
 def test_embedding_similarity_rejects_wrong_shape() -> None:
     with pytest.raises(ValueError, match="returned 1 vectors"):
         embedding_similarity("a", "b", lambda texts: np.ones((1, 3)))
+
+
+VECTORS = {
+    "Take 4 mg daily.": [1.0, 0.0, 0.0],
+    "Avoid grapefruit.": [0.0, 1.0, 0.0],
+    "The daily dose is 4 mg.": [0.9, 0.0, 0.3],  # cosine 0.95 with the first sentence
+    "Store it cold.": [0.0, 0.0, 1.0],
+}
+
+
+def table_embed(texts: Sequence[str]) -> np.ndarray:
+    return np.asarray([VECTORS[t] for t in texts], dtype=np.float64)
+
+
+def test_sentence_coverage() -> None:
+    reference = "Take 4 mg daily. Avoid grapefruit."
+    # One of two reference sentences restated; the other part does not dilute it.
+    assert sentence_coverage("The daily dose is 4 mg.", reference, table_embed) == 0.5
+    both = "The daily dose is 4 mg. Avoid grapefruit."
+    assert sentence_coverage(both, reference, table_embed) == 1.0
+    assert sentence_coverage("Store it cold.", reference, table_embed) == 0.0
+    assert sentence_coverage("", reference, table_embed) == 0.0
+    assert sentence_coverage("Store it cold.", "", table_embed) is None
+    # A stricter threshold than the restatement's similarity: not covered.
+    strict = sentence_coverage("The daily dose is 4 mg.", reference, table_embed, threshold=0.99)
+    assert strict == 0.0
+
+
+def test_sentence_coverage_rejects_wrong_count() -> None:
+    with pytest.raises(ValueError, match="wrong number"):
+        sentence_coverage("a b c.", "d e f.", lambda texts: np.ones((1, 3)))
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,182 @@
+"""What ``monorag eval`` does, kept out of ``monorag/cli.py`` so that it stays small.
+
+The eval ingests the corpus into a store of its own (``<report>/store``, incremental, so
+a second run only re-checks hashes) and keeps the baseline's Chroma stores beside it:
+the figures always describe exactly the evaluated corpus, and the user's store is never
+touched. All other settings (retrieval, answering, an LLM backend for answers) are the
+CLI's global settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from monorag.errors import MonoragError
+from monorag.settings import Settings
+
+
+@dataclass
+class EvalOptions:
+    """The options of ``monorag eval``."""
+
+    mode: str
+    judge: str | None
+    report: Path
+    as_json: bool
+    corpus: list[Path]
+    eval_set: Path | None
+    build_set: bool
+    baseline: bool
+    record_thresholds: bool
+    progress: bool
+
+
+def modes_of(mode: str) -> list[str]:
+    """``both`` -> both modes; otherwise the one mode named (validated)."""
+    from eval.harness import MODES
+
+    key = mode.strip().lower().replace("_", "-")
+    if key == "both":
+        return list(MODES)
+    if key == "heldout":
+        key = "held-out"
+    if key not in MODES:
+        raise MonoragError(f"--mode {mode!r}: use open, held-out or both")
+    return [key]
+
+
+def eval_settings(settings: Settings, report: Path) -> Settings:
+    """``settings`` with the store moved to ``<report>/store`` (local, default collection)."""
+    store = settings.store.model_copy(
+        update={"path": report / "store", "chroma_url": None, "collection": "monographs"}
+    )
+    return settings.model_copy(update={"store": store})
+
+
+def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: Console) -> None:
+    """Build the eval set (``--build-set``) or run the evaluation and write the reports."""
+    import json
+    import sys
+
+    from eval.dataset import (
+        DEFAULT_EVAL_SET,
+        EvalSetError,
+        build_eval_set,
+        corpus_files,
+        labelling_embedder,
+        load_corpus,
+        load_eval_set,
+        save_eval_set,
+    )
+    from monorag.embed import shared_embedder
+
+    modes = modes_of(opts.mode)
+    embedder = shared_embedder(settings.embedding)
+    labeller = labelling_embedder(settings.embedding)
+    set_path = opts.eval_set or DEFAULT_EVAL_SET
+    monographs = load_corpus(opts.corpus)
+    if opts.build_set:
+        eval_set = build_eval_set(monographs, labeller.embed, model=labeller.name)
+        save_eval_set(eval_set, set_path)
+        out.print(
+            f"wrote {set_path}: {len(eval_set.items)} FAQ items, "
+            f"{len(eval_set.questions())} questions ({len(eval_set.probes)} probes) "
+            f"from {len(monographs)} monographs"
+        )
+        return
+    try:
+        eval_set = load_eval_set(set_path)
+        stale = eval_set.stale_against(corpus_files(monographs))
+    except EvalSetError:
+        if opts.eval_set is not None:
+            raise
+        stale = [f"no usable eval set at {set_path}"]
+    if stale:
+        if opts.eval_set is not None:
+            raise EvalSetError(
+                f"{set_path} does not match the corpus ({'; '.join(stale[:3])}): "
+                "rebuild it with `monorag eval --build-set --eval-set FILE`"
+            )
+        # Another corpus (or an edited one): label it now and keep the set with the report.
+        err.print(
+            f"[yellow]note:[/] the eval set {set_path} does not match the corpus "
+            f"({'; '.join(stale[:2])}); building one for this run",
+            markup=True,
+        )
+        eval_set = build_eval_set(monographs, labeller.embed, model=labeller.name)
+        save_eval_set(eval_set, opts.report / "faq-eval.yaml")
+
+    judge = _judge(opts.judge, settings) if opts.judge else None
+    from eval.gate import record_thresholds
+    from eval.harness import EvalConfig, run_eval
+    from eval.report import summary_table, write_reports
+
+    with _progress(opts.progress and err.is_terminal, err) as progress:
+        run = run_eval(
+            EvalConfig(
+                eval_set=eval_set,
+                corpus=opts.corpus,
+                settings=eval_settings(settings, opts.report),
+                work_dir=opts.report,
+                modes=modes,
+                baseline=opts.baseline,
+                judge=judge,
+                progress=progress,
+                embedder=embedder,
+            )
+        )
+    files = write_reports(run, opts.report)
+    if opts.record_thresholds:
+        record_thresholds(run)
+    if opts.as_json:
+        data = run.to_json()
+        data["files"] = {
+            "json": str(files.json),
+            "markdown": str(files.markdown),
+            "chart": str(files.chart),
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    out.print(summary_table(run))
+    out.print(f"reports: {files.markdown}, {files.json}, {files.chart}")
+
+
+def _judge(name: str, settings: Settings) -> Any:
+    from eval.judge import Judge
+    from qa.llm import describe, get_llm
+
+    llm_settings = settings.llm.model_copy(update={"backend": name})
+    return Judge(get_llm(name, llm_settings), name=describe(llm_settings))
+
+
+@contextmanager
+def _progress(enabled: bool, err: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr, one task per stage of the run."""
+    if not enabled:
+        yield lambda _stage, _done, _total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=max(total, 1))
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bar:
+        yield update

@@ -1,0 +1,74 @@
+"""`monorag eval` wiring that needs no model: options, modes, the eval's own store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eval.cli import eval_settings, modes_of
+from monorag.cli import app
+from monorag.errors import MonoragError
+from monorag.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("both", ["open", "held-out"]),
+        ("open", ["open"]),
+        ("held-out", ["held-out"]),
+        ("held_out", ["held-out"]),
+        ("HELDOUT", ["held-out"]),
+    ],
+)
+def test_modes_of(mode: str, expected: list[str]) -> None:
+    assert modes_of(mode) == expected
+
+
+def test_modes_of_rejects_unknown_modes() -> None:
+    with pytest.raises(MonoragError, match="use open, held-out or both"):
+        modes_of("closed")
+
+
+def test_eval_uses_its_own_store_and_keeps_other_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {},
+        **{
+            "store.path": tmp_path / "mine",
+            "store.chroma_url": "http://127.0.0.1:9",
+            "store.collection": "other",
+            "retrieve.k": 4,
+        },
+    )
+    moved = eval_settings(settings, tmp_path / "report")
+    assert moved.store.path == tmp_path / "report" / "store"
+    assert moved.store.chroma_url is None and moved.store.collection == "monographs"
+    assert moved.retrieve.k == 4
+    assert settings.store.path == tmp_path / "mine"  # the caller's settings are untouched
+
+
+def test_help_lists_the_options() -> None:
+    result = CliRunner().invoke(app, ["eval", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for option in ("--mode", "--llm", "--report", "--json", "--build-set", "--no-baseline"):
+        assert option in result.output
+
+
+def test_help_does_not_import_the_harness() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from monorag.cli import app\n"
+        "CliRunner().invoke(app, ['eval', '--help'])\n"
+        "heavy = [m for m in ('eval.harness', 'torch', 'chromadb', 'matplotlib') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert proc.stdout.strip() == ""

@@ -1,0 +1,56 @@
+"""CI gate: the held-out FAQ evaluation of the bundled corpus must not regress.
+
+Thresholds live in eval/data/thresholds.json (measured figure minus a documented
+tolerance; see eval/gate.py). The run's reports are kept in out/eval-gate/ (ignored by
+git) as the CI artifact: read eval.md there to see which questions failed and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eval.dataset import DEFAULT_EVAL_SET, corpus_files, load_corpus, load_eval_set
+from eval.gate import DEFAULT_THRESHOLDS, GATED, check, load_thresholds
+from eval.harness import EvalConfig, run_eval
+from eval.report import write_reports
+from monorag.embed import Embedder
+from monorag.settings import PROJECT_DIR, Settings
+
+pytestmark = pytest.mark.slow
+
+CORPUS = PROJECT_DIR / "corpus"
+ARTIFACT = PROJECT_DIR / "out" / "eval-gate"
+
+
+def test_held_out_figures_stay_above_the_recorded_thresholds(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    eval_set = load_eval_set(DEFAULT_EVAL_SET)
+    assert eval_set.stale_against(corpus_files(load_corpus([CORPUS]))) == [], (
+        "corpus/ changed: rebuild the eval set (`monorag eval --build-set`), review it, and "
+        "re-record the thresholds"
+    )
+    thresholds = load_thresholds(DEFAULT_THRESHOLDS)
+    assert set(thresholds["metrics"]) == set(GATED)
+    for limit in thresholds["metrics"].values():
+        # Recorded from a measurement, never above it.
+        assert limit["min"] == pytest.approx(max(0.0, limit["measured"] - limit["tolerance"]))
+        assert 0 < limit["tolerance"] <= 0.1
+
+    run = run_eval(
+        EvalConfig(
+            eval_set=eval_set,
+            corpus=[CORPUS],
+            settings=Settings.from_env({}, **{"store.path": tmp_path / "store"}),
+            work_dir=tmp_path,
+            modes=["held-out"],
+            embedder=embedder,
+        )
+    )
+    files = write_reports(run, ARTIFACT)
+    figures = run.summary["held-out"]["monorag"]
+    assert figures["leaked_faq_chunks"] == 0, "a held-out answer saw its own FAQ chunk"
+    failures = check(run, thresholds)
+    assert not failures, f"{'; '.join(failures)} (per-question report: {files.markdown})"
