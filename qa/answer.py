@@ -24,7 +24,7 @@ from monorag.types import Answer, Citation, Evidence, Statement
 _LIST_QUESTION = re.compile(
     r"^\s*(?:what|which)\s+(?:are|were)\b|\blist\b|\bwhat\s+(?:side\s+effects|adverse|drugs|"
     r"medications|interactions|contraindications)|\b(?:side\s+effects|adverse\s+(?:effects|"
-    r"reactions)|contraindications|interactions|precautions|warnings)\b",
+    r"reactions)|contraindications|interact\w*|precautions|warnings)\b",
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
@@ -231,6 +231,8 @@ class ExtractiveAnswerer:
         text = unit.evidence.chunk.text
         layout = unit_layout(text)
         s, e, item = layout[unit.index - 1]
+        if unit.item and item == unit.item:
+            return True  # a later sentence of a list item is read with the item's first
         same_block = "\n\n" not in text[e : layout[unit.index][0]] and item == unit.item
         return same_block and bool(_LABEL.match(text[s:e])) and not _LABEL.match(unit.text)
 
