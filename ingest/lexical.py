@@ -8,9 +8,13 @@ cache: it is saved under the store's revision and rebuilt whenever that revision
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import time
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -121,18 +125,31 @@ class LexicalIndex:
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
     def save(self, folder: Path, revision: str) -> None:
-        """Write the index under ``folder`` for ``revision`` (atomically, by rename)."""
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self.chunks:
-            self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
-            for c in self.chunks:
-                out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
-        (tmp / "REVISION").write_text(f"{FORMAT}:{revision}", encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+        """Write the index under ``folder`` for ``revision`` (atomically, by rename).
+
+        Processes sharing a data folder may save at once (an ingest, and a reader that
+        rebuilt a stale cache): each writes its own temporary folder, and a save that keeps
+        losing the race to the final name leaves the other's index (a cache) in place.
+        """
+        _remove_stale_temporaries(folder)
+        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            tmp.mkdir(parents=True)
+            if self.chunks:
+                self._bm25.save(str(tmp / "bm25"), show_progress=False)
+            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
+                for c in self.chunks:
+                    out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
+            (tmp / "REVISION").write_text(f"{FORMAT}:{revision}", encoding="utf-8")
+            for _ in range(3):
+                shutil.rmtree(folder, ignore_errors=True)
+                try:
+                    tmp.rename(folder)
+                    return
+                except OSError:
+                    continue  # another process renamed its index there in between
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: Path, revision: str) -> LexicalIndex | None:
@@ -140,6 +157,7 @@ class LexicalIndex:
         import bm25s
 
         try:
+            inode = folder.stat().st_ino
             if (folder / "REVISION").read_text(encoding="utf-8") != f"{FORMAT}:{revision}":
                 return None
             chunks = []
@@ -148,6 +166,16 @@ class LexicalIndex:
                     row = json.loads(line)
                     chunks.append(Chunk.from_record(row["id"], row["text"], row["meta"]))
             bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if chunks else None
+            if folder.stat().st_ino != inode:
+                return None  # replaced by another process while read: parts may not match
         except (OSError, ValueError, KeyError):
             return None
         return cls(chunks, bm25 or bm25s.BM25())
+
+
+def _remove_stale_temporaries(folder: Path, older_than: float = 3600.0) -> None:
+    """Temporary folders left by saves that were killed (a live save takes seconds)."""
+    for tmp in folder.parent.glob(f"{folder.name}.tmp*"):
+        with contextlib.suppress(OSError):
+            if time.time() - tmp.stat().st_mtime > older_than:
+                shutil.rmtree(tmp, ignore_errors=True)

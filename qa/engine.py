@@ -247,7 +247,9 @@ class Engine:
         """The extractive answer and the evidence it was chosen from."""
         self.refresh()
         answer, evidence = self._extractive_once(question, conversation, drug, k, exclude_faq_of)
-        if answer.abstained and evidence and self._replaced(evidence):
+        for _ in range(2):
+            if not (answer.abstained and evidence and self._replaced(evidence)):
+                break
             # Another process replaced a monograph while this question was answered: the
             # passages found are gone from the store. Answer again from what replaced them.
             with self._lock:

@@ -7,9 +7,10 @@ Outcomes:
 
 - a checked answer: mode ``llm:<backend>``, citations built from the cited evidence;
 - the model's fixed no-answer sentence: an abstained answer;
-- a bad answer (a number not in the cited sections, no valid citation, empty text) or a
-  failed call that is not the user's to fix (HTTP 5xx, 429, malformed reply): the extractive
-  ``fallback`` answer, mode ``extractive-fallback``, with a ``note`` saying why;
+- a bad answer (a number not in the cited sections, no valid citation, empty text, facts of
+  several drugs without saying which drug each is about) or a failed call that is not the
+  user's to fix (HTTP 5xx, 429, malformed reply): the extractive ``fallback`` answer, mode
+  ``extractive-fallback``, with a ``note`` saying why;
 - a backend the user must fix (unreachable or timing out, HTTP 401/403/404): ``BackendError``
   naming the backend and its URL. Silently answering extractively would hide a broken
   configuration; the engine decides how to show the error.
@@ -34,6 +35,7 @@ from monorag.errors import BackendError
 from monorag.settings import LLMSettings
 from monorag.types import Answer, Citation, Evidence, Statement
 from qa.citations import CitedText, clean_citations, parse_citations
+from qa.drugs import words
 from qa.guard import unsupported_numbers
 from qa.llm import describe, get_llm, server_url
 from qa.prompt import NOT_IN_MONOGRAPHS, build_messages, says_not_in_monographs
@@ -201,6 +203,13 @@ class LLMAnswerer:
         bad = _unsupported(cited, by_key)
         if bad:
             return _fall_back(fallback, _numbers_reason(bad), timings)
+        mixed = _unattributed(cited, by_key)
+        if mixed:
+            reason = (
+                f"The LLM answer stated facts of {' and '.join(mixed)} without saying which "
+                "drug each statement is about"
+            )
+            return _fall_back(fallback, reason, timings)
         citations = [_citation(by_key[key], cited.statements) for key in cited.keys]
         note = ""
         if cited.dropped:
@@ -265,6 +274,33 @@ def _unsupported(cited: CitedText, by_key: dict[str, Evidence]) -> list[str]:
             if number not in bad:
                 bad.append(number)
     return bad
+
+
+def _unattributed(cited: CitedText, by_key: dict[str, Evidence]) -> list[str]:
+    """Drugs an answer citing several drugs states facts of without naming them.
+
+    A statement is attributed when it names the drug (title or alias) of every passage it
+    cites, or when the statements before it last named that drug alone ("Drug X: ... [S1].
+    Its dose ... [S1]."). Answers citing one drug need no names.
+    """
+    names: dict[str, set[str]] = {}
+    for key in cited.keys:
+        chunk = by_key[key].chunk
+        phrases = {" ".join(words(n)) for n in (chunk.drug, *chunk.aliases)}
+        names.setdefault(chunk.drug, set()).update(p for p in phrases if p)
+    if len(names) < 2:
+        return []
+    context: set[str] = set()
+    mixed: list[str] = []
+    for statement in cited.statements:
+        said = f" {' '.join(words(statement.text))} "
+        named = {d for d, phrases in names.items() if any(f" {p} " in said for p in phrases)}
+        context = named or context
+        for key in statement.keys:
+            drug = by_key[key].chunk.drug if key in by_key else None
+            if drug and drug not in named and context != {drug} and drug not in mixed:
+                mixed.append(drug)
+    return sorted(names) if mixed else []
 
 
 def _numbers_reason(bad: list[str]) -> str:
