@@ -166,7 +166,9 @@ def ingest(
             report.chunks_removed += store.remove_file(key)
             report.removed.append(key)
 
-    _warn_duplicate_titles(todo, known, report)
+    # A renamed file is removed above and indexed below: its old path is no duplicate.
+    kept = {k: e for k, e in known.items() if k not in report.removed}
+    _warn_duplicate_titles(todo, kept, report)
 
     # 3. Chunk, embed (in batches across files), commit file by file.
     chunked: list[tuple[Monograph, list[Chunk]]] = []

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_HTML_NAMES = (
+    "a|abbr|address|article|aside|audio|b|big|blockquote|body|br|button|canvas|caption|"
+    "center|cite|code|col|colgroup|dd|del|details|dfn|div|dl|dt|em|embed|fieldset|"
+    "figcaption|figure|font|footer|form|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|"
+    "kbd|label|legend|li|link|main|mark|meta|nav|noscript|object|ol|option|p|param|picture|"
+    "pre|q|s|samp|script|section|select|small|source|span|strike|strong|style|sub|summary|"
+    "sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|title|tr|tt|u|ul|var|video|wbr"
+)
+# Only HTML element names count as tags: "ALT <ULN and >3 x baseline" is a clinical
+# statement, not a tag. Lower case with attributes; any case when bare (<B>, </P>, <BR/>).
+_TAG = re.compile(rf"</?(?:{_HTML_NAMES})(?:\s[^<>]*)?/?>|</?(?i:{_HTML_NAMES})\s*/?>")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BOLD = re.compile(r"\*\*|__")

@@ -167,6 +167,20 @@ class Citation:
     quote: str = ""
     """The sentence(s) of the passage the answer used, verbatim."""
 
+    @classmethod
+    def of(cls, chunk: Chunk, key: str, quote: str = "") -> Citation:
+        """The citation of ``chunk`` under ``key``, with the sentence(s) an answer used."""
+        return cls(
+            key=key,
+            drug=chunk.drug,
+            section=chunk.section,
+            source=chunk.source,
+            last_modified=chunk.last_modified,
+            chunk_id=chunk.id,
+            text=chunk.text,
+            quote=quote,
+        )
+
     @property
     def label(self) -> str:
         """``Drug › Heading`` for display."""

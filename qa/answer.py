@@ -280,18 +280,7 @@ class ExtractiveAnswerer:
             key = keys[chunk.id]
             if any(c.key == key for c in citations):
                 continue
-            citations.append(
-                Citation(
-                    key=key,
-                    drug=chunk.drug,
-                    section=chunk.section,
-                    source=chunk.source,
-                    last_modified=chunk.last_modified,
-                    chunk_id=chunk.id,
-                    text=chunk.text,
-                    quote=" ".join(quotes[chunk.id]),
-                )
-            )
+            citations.append(Citation.of(chunk, key, " ".join(quotes[chunk.id])))
         if selection.listing and all(u.item for u in selection.units):
             text = "\n".join(f"- {s.text} [{s.keys[0]}]" for s in statements)
         else:

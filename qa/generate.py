@@ -317,18 +317,8 @@ def _fall_back(fallback: Answer, reason: str, timings: dict[str, float]) -> Answ
 
 
 def _citation(item: Evidence, statements: list[Statement]) -> Citation:
-    chunk = item.chunk
     uses = [s.text for s in statements if item.key in s.keys]
-    return Citation(
-        key=item.key,
-        drug=chunk.drug,
-        section=chunk.section,
-        source=chunk.source,
-        last_modified=chunk.last_modified,
-        chunk_id=chunk.id,
-        text=chunk.text,
-        quote=_quote(chunk.text, uses),
-    )
+    return Citation.of(item.chunk, item.key, _quote(item.chunk.text, uses))
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")

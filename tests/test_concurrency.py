@@ -8,19 +8,15 @@ answer mixing passages of two revisions of the monograph.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,16 +24,15 @@ from typing import Any
 
 import pytest
 
-from ingest.store import forget_client
 from monorag.embed import Embedder
-from monorag.settings import Settings, StoreSettings
+from monorag.settings import Settings
 from monorag.types import Answer
 from qa.conversation import Conversation
 from qa.engine import Engine
+from tests import servers
 from tests.conftest import SEED, make_settings
 
 PROJECT = Path(__file__).resolve().parent.parent
-CHROMA = Path(sys.executable).parent / "chroma"
 THREADS = 8
 
 SIBLING = """---
@@ -287,62 +282,11 @@ READER_QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def _close_client(settings: StoreSettings) -> None:
-    """Forget the cached client and close its HTTP pools (left open, they warn at exit)."""
-    from chromadb.api.fastapi import FastAPI
-
-    forget_client(settings)
-    for obj in gc.get_objects():
-        if type(obj) is FastAPI and str(getattr(obj, "_api_url", "")).startswith(
-            settings.chroma_url or "-"
-        ):
-            obj._session.close()
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     """A `chroma run` server on a free local port, stopped with SIGTERM."""
-    data = tmp_path / "chroma"
-    data.mkdir()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (data / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data / "db"), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma server did not come up: {(data / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with servers.chroma_server(tmp_path / "chroma") as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        _close_client(StoreSettings(chroma_url=url))
 
 
 def version_text(name: str) -> str:
