@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 
 from monorag.errors import (
     EmbeddingModelMismatchError,
+    StoreFormatError,
     StoreNotFoundError,
     StoreUnavailableError,
 )
@@ -33,6 +34,8 @@ from monorag.settings import StoreSettings
 from monorag.types import Chunk
 
 META_ID = "__store__"
+STORE_FORMAT = 2
+"""Layout of the store's records; 2 added the unit collection. Another value: rebuild."""
 _DUMMY = [1.0]  # manifest records carry no meaning in vector space; Chroma needs a vector.
 _PAGE = 5000
 
@@ -177,9 +180,23 @@ class Store:
         meta = self.meta()
         stored = meta.get("model")
         if stored is None:
-            self._write_meta(model=model, dimension=dimension(), revision=uuid.uuid4().hex)
-        elif stored != model:
+            self._write_meta(
+                model=model,
+                dimension=dimension(),
+                revision=uuid.uuid4().hex,
+                format=STORE_FORMAT,
+            )
+            return
+        self.check_format(meta)
+        if stored != model:
             raise EmbeddingModelMismatchError(self.settings.where, str(stored), model)
+
+    def check_format(self, meta: dict[str, Any] | None = None) -> None:
+        """Refuse a store written in another layout (e.g. before unit vectors existed)."""
+        meta = self.meta() if meta is None else meta
+        found = int(meta.get("format", 1))
+        if meta.get("model") is not None and found != STORE_FORMAT:
+            raise StoreFormatError(self.settings.where, found, STORE_FORMAT)
 
     def model(self) -> str | None:
         """The embedding model the store was built with, if any."""

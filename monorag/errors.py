@@ -42,6 +42,16 @@ class EmbeddingModelMismatchError(MonoragError):
         )
 
 
+class StoreFormatError(MonoragError):
+    """The store was written by a version of monorag with another record layout."""
+
+    def __init__(self, where: str, found: int, expected: int) -> None:
+        super().__init__(
+            f"the index at {where} has store format {found}, this version needs {expected}: "
+            f"rebuild it with `monorag --db {where} ingest --rebuild corpus/`"
+        )
+
+
 class StoreUnavailableError(MonoragError):
     """The Chroma store (a folder or a server) cannot be opened."""
 

@@ -69,6 +69,7 @@ class Engine:
             else calibrated_threshold()
         )
         self.store = Store.open(settings.store)
+        self.store.check_format()
         model = self.store.model()
         if model is not None and model != self.embedder.name:
             raise EmbeddingModelMismatchError(settings.store.where, model, self.embedder.name)

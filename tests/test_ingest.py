@@ -293,3 +293,21 @@ def test_renamed_file_is_moved_without_a_duplicate_warning(
     assert not [w for w in report.warnings if "also the title of" in w]
     assert report.chunks_total == first.chunks_total
     assert_consistent(settings, [new])
+
+
+def test_store_of_another_format_asks_for_a_rebuild(
+    settings: Settings, corpus_dir: Path, embedder: Embedder
+) -> None:
+    from ingest.store import Store
+    from monorag.errors import StoreFormatError
+    from qa.engine import Engine
+
+    assert ingest([corpus_dir], settings, embedder).ok
+    store = Store.open(settings.store)
+    store._write_meta(format=1)
+    with pytest.raises(StoreFormatError, match="--rebuild"):
+        ingest([corpus_dir], settings, embedder)
+    with pytest.raises(StoreFormatError):
+        Engine(settings, embedder)
+    assert ingest([corpus_dir], settings, embedder, rebuild=True).ok
+    Engine(settings, embedder)
