@@ -21,14 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
 from eval import metrics
 from eval.dataset import EvalItem, EvalSet, EvalSetError, corpus_files, load_corpus
 from eval.judge import GRADES, Judge
-from eval.variants import ANSWERABLE_KINDS, Variant
+from eval.variants import ANSWERABLE_KINDS, Variant, VariantKind
 from ingest.chunk import FAQ_SECTION, unit_texts
 from monorag.embed import Embedder
 from monorag.errors import MonoragError
@@ -49,14 +49,7 @@ PASS_COVERAGE = 0.5
 """...or, for a reference without key facts, when it restates at least half of its sentences..."""
 PASS_COVERAGE_SIMILARITY = 0.6
 """...a sentence counting as restated at this cosine similarity (``metrics.sentence_coverage``)."""
-KINDS: tuple[str, ...] = (
-    "original",
-    "terse",
-    "brand",
-    "misspelling",
-    "unanswerable_attribute",
-    "unanswerable_drug",
-)
+KINDS: tuple[str, ...] = get_args(VariantKind)
 
 METRICS: tuple[tuple[str, str], ...] = (
     ("key_fact_recall", "key-fact recall"),
