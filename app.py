@@ -90,11 +90,6 @@ def _load_engine(key: str, _settings: Settings) -> Engine:
     return engine
 
 
-def llm_configured(settings: Settings) -> bool:
-    """True when settings name an LLM backend (not ``extractive``)."""
-    return settings.llm.backend.strip().lower() not in ("", "extractive", "none")
-
-
 def engine_for(settings: Settings) -> Engine:
     """The engine of these settings (extractive or LLM mode is chosen per question)."""
     return _load_engine(settings.model_dump_json(), settings)
@@ -194,7 +189,7 @@ def sidebar(config: AppConfig, monographs: list[MonographInfo]) -> Choices:
 
         st.header("Answers", divider="gray")
         use_llm = False
-        if llm_configured(settings):
+        if settings.llm.enabled:
             from qa.llm import describe
 
             mode = st.radio(

@@ -129,6 +129,11 @@ class LLMSettings(BaseModel):
     timeout: float = Field(60.0, gt=0, description="Seconds before a request is abandoned.")
     max_tokens: int = Field(512, ge=16, description="Upper bound on generated tokens.")
 
+    @property
+    def enabled(self) -> bool:
+        """True when a generative backend is named (not ``extractive``)."""
+        return self.backend.strip().lower() not in ("", "extractive", "none")
+
 
 class Settings(BaseModel):
     """All of monorag's settings, one section per stage."""

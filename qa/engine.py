@@ -206,13 +206,9 @@ class Engine:
         pieces = answerer.stream(extractive.question, evidence, extractive)
         return AnswerStream(pieces, lambda: answerer.last_answer or extractive, self, conversation)
 
-    @property
-    def llm_configured(self) -> bool:
-        """True when the settings name an LLM backend."""
-        return self.settings.llm.backend.strip().lower() not in ("", "extractive", "none")
-
     def _use_llm(self, requested: bool | None) -> bool:
-        return self.llm_configured if requested is None else requested and self.llm_configured
+        enabled = self.settings.llm.enabled
+        return enabled if requested is None else requested and enabled
 
     @property
     def llm(self) -> Any:
