@@ -140,7 +140,7 @@ class LexicalIndex:
             with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
                 for c in self.chunks:
                     out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
-            (tmp / "REVISION").write_text(f"{FORMAT}:{revision}", encoding="utf-8")
+            (tmp / "REVISION").write_text(_stamp(revision), encoding="utf-8")
             for _ in range(3):
                 shutil.rmtree(folder, ignore_errors=True)
                 try:
@@ -151,6 +151,14 @@ class LexicalIndex:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    @staticmethod
+    def is_saved(folder: Path, revision: str) -> bool:
+        """Whether ``folder`` holds the index saved for ``revision`` by this format."""
+        try:
+            return (folder / "REVISION").read_text(encoding="utf-8") == _stamp(revision)
+        except OSError:
+            return False
+
     @classmethod
     def load(cls, folder: Path, revision: str) -> LexicalIndex | None:
         """The index saved for ``revision``, or ``None`` if absent or stale."""
@@ -158,7 +166,7 @@ class LexicalIndex:
 
         try:
             inode = folder.stat().st_ino
-            if (folder / "REVISION").read_text(encoding="utf-8") != f"{FORMAT}:{revision}":
+            if not cls.is_saved(folder, revision):
                 return None
             chunks = []
             with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:
@@ -171,6 +179,10 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError):
             return None
         return cls(chunks, bm25 or bm25s.BM25())
+
+
+def _stamp(revision: str) -> str:
+    return f"{FORMAT}:{revision}"
 
 
 def _remove_stale_temporaries(folder: Path, older_than: float = 3600.0) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.chunk import chunk_monograph, unit_spans
-from ingest.lexical import FORMAT, LexicalIndex
+from ingest.lexical import LexicalIndex
 from ingest.parse import is_monograph_file, parse_file
 from ingest.store import FileEntry, Store, current_chunks, lexical_dir, now
 from monorag.embed import Embedder
@@ -193,7 +193,12 @@ def ingest(
     # 4. Totals, and the BM25 cache for the new revision.
     files = store.files()
     report.monographs_total = len(files)
-    if report.indexed or report.removed or report.repaired or not _lexical_fresh(store, settings):
+    if (
+        report.indexed
+        or report.removed
+        or report.repaired
+        or not LexicalIndex.is_saved(lexical_dir(settings.store), store.revision())
+    ):
         say(Progress("index", 0, 1, "lexical index"))
         chunks = current_chunks(store, files)
         LexicalIndex.build(chunks).save(lexical_dir(settings.store), store.revision())
@@ -250,14 +255,6 @@ def _commit_group(
         report.chunks_added += len(chunks)
         report.indexed.append(mono.key)
     return embedded
-
-
-def _lexical_fresh(store: Store, settings: Settings) -> bool:
-    folder = lexical_dir(settings.store)
-    try:
-        return (folder / "REVISION").read_text(encoding="utf-8") == f"{FORMAT}:{store.revision()}"
-    except OSError:
-        return False
 
 
 def _warn_duplicate_titles(
