@@ -181,8 +181,6 @@ ENV_VARS: dict[str, str] = {
 }
 """Environment variables read by ``Settings.from_env``, and the field each one sets."""
 
-AnswerMode = Literal["extractive", "llm"]
-
 
 def _set(data: dict[str, dict[str, Any]], dotted: str, value: Any) -> None:
     section, _, field = dotted.partition(".")

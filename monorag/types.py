@@ -6,7 +6,7 @@ doubles as the citation label shown to clinicians.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SEP = " › "
@@ -234,8 +234,3 @@ class Answer:
             "drugs": list(self.drugs),
             "note": self.note,
         }
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    """``dataclasses.asdict`` re-exported for callers that want a plain dict."""
-    return asdict(obj)

@@ -331,8 +331,6 @@ class Engine:
                 note=f"drug filter {drug!r} matches no monograph",
             )
             return plan
-        if not drug and lookup.matches and conversation is None:
-            pass
         if not lookup.matches and not drug:
             last = conversation.last_with_drugs() if conversation else None
             if lookup.unknown:
@@ -355,12 +353,12 @@ class Engine:
             plan.query = conversation.topic_for(question)
         plan.docs = lookup.docs or None
         plan.titles = lookup.titles
-        plan.focus = _without_drugs(plan.query, lookup, self.drugs)
+        plan.focus = _without_drugs(plan.query, lookup)
         # Sentences are matched on the words of this question only: in a follow-up the
         # carried words are the previous turn's subject ("multiple myeloma"), which the
         # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
         # search through the embedded focus.
-        plan.terms = _without_drugs(question, lookup, self.drugs)
+        plan.terms = _without_drugs(question, lookup)
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             plan.exclude = [
@@ -409,7 +407,7 @@ class Engine:
         conversation.add(
             Turn(
                 question=answer.question,
-                topic=_without_drugs(answer.question, lookup, self.drugs),
+                topic=_without_drugs(answer.question, lookup),
                 drugs=list(answer.drugs),
                 docs=docs if not answer.abstained or lookup.matches else [],
                 abstained=answer.abstained,
@@ -471,7 +469,7 @@ def _clean(question: str) -> str:
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 
-def _without_drugs(text: str, lookup: DrugLookup, drugs: DrugIndex) -> str:
+def _without_drugs(text: str, lookup: DrugLookup) -> str:
     """``text`` without the words that named drugs (they match every passage of the drug)."""
     named = {w for m in lookup.matches for w in m.said.split()}
     return " ".join(w for w in words(text) if w not in named)
