@@ -31,6 +31,7 @@ from typing import Any
 from bench.corpus import assemble, synthesize, touch
 from bench.machine import describe_machine
 from bench.questions import make_questions
+from monorag.embed import resolve_precision
 from monorag.errors import MonoragError
 from monorag.settings import PROJECT_DIR, Settings
 
@@ -172,16 +173,21 @@ def _run_baseline(
 ) -> dict[str, Any]:
     say = config.log
     persist = folder / "baseline"
+    # The same model at the same precision as monorag: the ratios compare pipelines.
+    where = [
+        *("--corpus", str(corpus), "--persist", str(persist)),
+        *("--precision", resolve_precision(config.settings.embedding.precision)),
+    ]
     say(f"[{spec.name}] baseline: building its index")
     build = _worker(
-        ["ingest", "baseline", "--corpus", str(corpus), "--persist", str(persist)],
+        ["ingest", "baseline", *where],
         None,
         folder,
         config,
     )
     say(f"[{spec.name}] baseline: serving")
     serve = _worker(
-        ["serve", "baseline", "--corpus", str(corpus), "--persist", str(persist)],
+        ["serve", "baseline", *where],
         qfile,
         folder,
         config,

@@ -90,17 +90,17 @@ def _embed_rate(engine: Any) -> float | None:
     return len(texts) / (time.perf_counter() - start)
 
 
-def _baseline(corpus: Path, persist: Path) -> Any:
+def _baseline(corpus: Path, persist: Path, precision: str) -> Any:
     from bench.corpus import monograph_files
     from eval.baseline import LangChainBaseline
 
-    return LangChainBaseline(monograph_files([corpus]), persist, root=corpus)
+    return LangChainBaseline(monograph_files([corpus]), persist, root=corpus, precision=precision)
 
 
-def ingest_baseline(corpus: Path, persist: Path) -> dict[str, Any]:
+def ingest_baseline(corpus: Path, persist: Path, precision: str) -> dict[str, Any]:
     """Build the baseline's index of ``corpus`` in ``persist`` (from scratch, as it must)."""
     started = time.perf_counter()
-    baseline = _baseline(corpus, persist)
+    baseline = _baseline(corpus, persist, precision)
     baseline.embeddings.embed_query("warm up")
     load = time.perf_counter() - started
     start = time.perf_counter()
@@ -115,10 +115,12 @@ def ingest_baseline(corpus: Path, persist: Path) -> dict[str, Any]:
     }
 
 
-def serve_baseline(corpus: Path, persist: Path, questions: list[str]) -> dict[str, Any]:
+def serve_baseline(
+    corpus: Path, persist: Path, precision: str, questions: list[str]
+) -> dict[str, Any]:
     """Open the baseline's index and time retrieval and answers for ``questions``."""
     started = time.perf_counter()
-    baseline = _baseline(corpus, persist)
+    baseline = _baseline(corpus, persist, precision)
     baseline.embeddings.embed_query("warm up")
     _ = baseline.store
     load = time.perf_counter() - started
@@ -146,14 +148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, help="JSON list of question texts")
     parser.add_argument("--corpus", type=Path, help="corpus folder (baseline)")
     parser.add_argument("--persist", type=Path, help="baseline index folder")
+    parser.add_argument(
+        "--precision", default="float32", help="baseline model precision (monorag's, resolved)"
+    )
     args = parser.parse_args(argv)
     questions = json.loads(args.questions.read_text("utf-8")) if args.questions else []
     if args.task == "serve" and args.system == "monorag":
         result = serve_monorag(args.settings.read_text("utf-8"), questions)
     elif args.task == "serve":
-        result = serve_baseline(args.corpus, args.persist, questions)
+        result = serve_baseline(args.corpus, args.persist, args.precision, questions)
     elif args.system == "baseline":
-        result = ingest_baseline(args.corpus, args.persist)
+        result = ingest_baseline(args.corpus, args.persist, args.precision)
     else:
         parser.error("monorag ingests through the CLI (`monorag ingest`), not the worker")
     args.out.write_text(json.dumps(result), encoding="utf-8")

@@ -8,8 +8,9 @@ What a tutorial would build, kept plain on purpose:
 - split with ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)``: no
   section awareness, no heading path in the chunks;
 - embed with ``HuggingFaceEmbeddings`` (the same local all-MiniLM-L6-v2 folder monorag
-  uses, normalised) into ``langchain_chroma.Chroma`` on an explicit chromadb client with a
-  cosine index;
+  uses, normalised, at the same precision: bfloat16 weights where monorag computes in
+  bfloat16, so that comparisons measure the pipelines and not the arithmetic)
+  into ``langchain_chroma.Chroma`` on an explicit chromadb client with a cosine index;
 - retrieve the top 4 by ``similarity_search_with_relevance_scores``;
 - answer with a "stuff" prompt when a LangChain chat model is given, otherwise with the
   first three sentences of the top chunk. It never abstains unless nothing is indexed
@@ -143,6 +144,7 @@ class LangChainBaseline:
         drop_faq_sections: bool = False,
         chunk_size: int = CHUNK_SIZE,
         chunk_overlap: int = CHUNK_OVERLAP,
+        precision: str = "float32",
     ) -> None:
         self.files = [Path(f) for f in files]
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
@@ -152,6 +154,7 @@ class LangChainBaseline:
         self.drop_faq_sections = drop_faq_sections
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
+        self.precision = precision
         self._embeddings = embeddings
         self._store: Chroma | None = None
 
@@ -161,9 +164,12 @@ class LangChainBaseline:
         if self._embeddings is None:
             from langchain_huggingface import HuggingFaceEmbeddings
 
+            model_kwargs: dict[str, Any] = {"device": "cpu", "local_files_only": True}
+            if self.precision == "bfloat16":
+                model_kwargs["model_kwargs"] = {"dtype": "bfloat16"}
             self._embeddings = HuggingFaceEmbeddings(
                 model_name=str(default_model_path()),
-                model_kwargs={"device": "cpu", "local_files_only": True},
+                model_kwargs=model_kwargs,
                 encode_kwargs={"normalize_embeddings": True},
             )
         return self._embeddings

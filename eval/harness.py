@@ -30,7 +30,7 @@ from eval.dataset import EvalItem, EvalSet, EvalSetError, corpus_files, load_cor
 from eval.judge import GRADES, Judge
 from eval.variants import ANSWERABLE_KINDS, Variant, VariantKind
 from ingest.chunk import FAQ_SECTION, unit_texts
-from monorag.embed import Embedder
+from monorag.embed import Embedder, resolve_precision
 from monorag.errors import MonoragError
 from monorag.settings import Settings
 from monorag.types import SEP, Monograph
@@ -326,6 +326,7 @@ def _baseline(
         chat_model=chat_model,
         collection=f"baseline-{mode}",
         drop_faq_sections=mode == "held-out",
+        precision=resolve_precision(config.settings.embedding.precision),
     )
     say(f"baseline index ({mode})", 0, 1)
     baseline.build()

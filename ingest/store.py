@@ -34,10 +34,15 @@ from monorag.settings import StoreSettings
 from monorag.types import Chunk
 
 META_ID = "__store__"
-STORE_FORMAT = 2
-"""Layout of the store's records; 2 added the unit collection. Another value: rebuild."""
+STORE_FORMAT = 3
+"""Layout of the store's records; 2 added the unit collection, 3 made unit records bare
+vectors fetched by id. Another value: rebuild."""
 _DUMMY = [1.0]  # manifest records carry no meaning in vector space; Chroma needs a vector.
 _PAGE = 5000
+# The unit collection is only ever read by id (a chunk's unit vectors), never searched by
+# similarity, but Chroma gives every collection a nearest-neighbour index: keep that index
+# as cheap to build as Chroma allows. It took a third of the ingest's store writes.
+_UNIT_INDEX = {"hnsw": {"space": "cosine", "ef_construction": 8, "max_neighbors": 4}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +153,7 @@ class Store:
         units = client.get_or_create_collection(
             f"{settings.collection}-units",
             embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration=_UNIT_INDEX,
             metadata={"monorag": "units"},
         )
         manifest = client.get_or_create_collection(
@@ -265,23 +270,20 @@ class Store:
         return removed
 
     def _write_units(self, chunks: Sequence[Chunk], units: Sequence[Any], batch: int) -> None:
-        from ingest.chunk import unit_texts
-
+        # A unit's text is a span of its chunk's text and its id says which one, so a unit
+        # record is a bare vector: no document to index, only what deletion filters on.
         ids: list[str] = []
-        docs: list[str] = []
         metas: list[dict[str, Any]] = []
         vectors: list[Any] = []
         for chunk, rows in zip(chunks, units, strict=False):
-            for j, (text, row) in enumerate(zip(unit_texts(chunk.text), rows, strict=True)):
-                ids.append(f"{chunk.id}-{j:03d}")
-                docs.append(text)
-                metas.append({"chunk": chunk.id, "doc": chunk.doc, "rev": chunk.rev, "i": j})
+            for j, row in enumerate(rows):
+                ids.append(unit_id(chunk.id, j))
+                metas.append({"doc": chunk.doc, "rev": chunk.rev})
                 vectors.append(row)
         for start in range(0, len(ids), batch):
             self.units.upsert(
                 ids=ids[start : start + batch],
                 embeddings=vectors[start : start + batch],
-                documents=docs[start : start + batch],
                 metadatas=metas[start : start + batch],
             )
 
@@ -358,27 +360,40 @@ class Store:
             out.append((Chunk.from_record(id_, doc or "", dict(meta or {})), 1.0 - float(dist)))
         return out
 
-    def query_units(
-        self, embedding: Sequence[float], chunk_ids: Sequence[str], n: int
-    ) -> list[tuple[str, int, str, float]]:
-        """Units of the given chunks nearest to ``embedding``: (chunk id, index, text, cosine)."""
-        if not chunk_ids:
-            return []
-        res = self.units.query(
-            query_embeddings=[list(map(float, embedding))],
-            n_results=max(1, n),
-            where={"chunk": {"$in": list(chunk_ids)}},
-            include=["documents", "metadatas", "distances"],
-        )
-        # A unit deleted by a concurrent ingest between the index search and the record
-        # fetch comes back without metadata: it is gone, so it is skipped.
-        return [
-            (str(meta["chunk"]), int(meta["i"]), doc or "", 1.0 - float(dist))
-            for doc, meta, dist in zip(
-                res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
-            )
-            if meta is not None
-        ]
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The stored vectors of the chunks ``ids`` (one fetch by id; missing ones left out)."""
+        import numpy as np
+
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["embeddings"])
+        return {
+            id_: np.asarray(vector, dtype=np.float32)
+            for id_, vector in zip(got["ids"], got["embeddings"], strict=True)
+        }
+
+    def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, Any]:
+        """The unit vectors of each chunk by chunk id: one row per ``unit_spans`` span.
+
+        One fetch by id, no similarity search. A chunk whose units are gone (deleted by a
+        concurrent ingest since it was retrieved) is left out.
+        """
+        import numpy as np
+
+        from ingest.chunk import unit_spans
+
+        wanted = {c.id: len(unit_spans(c.text)) for c in chunks}
+        ids = [unit_id(cid, j) for cid, n in wanted.items() for j in range(n)]
+        if not ids:
+            return {}
+        got = self.units.get(ids=ids, include=["embeddings"])
+        rows = dict(zip(got["ids"], got["embeddings"], strict=True))
+        out: dict[str, Any] = {}
+        for cid, n in wanted.items():
+            mine = [rows.get(unit_id(cid, j)) for j in range(n)]
+            if n and all(r is not None for r in mine):
+                out[cid] = np.asarray(mine, dtype=np.float32)
+        return out
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), paged so memory stays flat."""
@@ -402,6 +417,11 @@ class Store:
             if len(ids) < _PAGE:
                 return
             offset += len(ids)
+
+
+def unit_id(chunk_id: str, index: int) -> str:
+    """Record id of the ``index``-th unit of a chunk."""
+    return f"{chunk_id}-{index:03d}"
 
 
 def now() -> float:

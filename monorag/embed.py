@@ -7,7 +7,6 @@ commands that do not embed (``--help``, ``status``) stay fast.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -82,9 +81,15 @@ class Embedder:
                 if self._model is None:
                     from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(
-                        str(self.path), device="cpu", local_files_only=True
-                    )
+                    model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                    if self.precision == "bfloat16":
+                        import torch
+
+                        # Weights in bfloat16 rather than autocast: no cast of every weight
+                        # on every call (6% faster), vectors within a cosine of 0.9999.
+                        model = model.to(torch.bfloat16)
+                    model.eval()
+                    self._model = model
         return self._model
 
     @property
@@ -96,14 +101,6 @@ class Embedder:
     def max_tokens(self) -> int:
         """The model's window in word pieces, special tokens included."""
         return int(self.model.max_seq_length)
-
-    def _arithmetic(self) -> contextlib.AbstractContextManager[Any]:
-        """bfloat16 autocast when configured (vectors come out as float32 either way)."""
-        if self.precision != "bfloat16":
-            return contextlib.nullcontext()
-        import torch
-
-        return torch.autocast("cpu", dtype=torch.bfloat16)
 
     def whole_words(self) -> frozenset[str]:
         """Words the tokenizer knows whole: a rough vocabulary of ordinary English."""
@@ -129,31 +126,76 @@ class Embedder:
         )
         return [len(ids) for ids in enc["input_ids"]]
 
+    def _by_length(
+        self, texts: Sequence[str], max_tokens: int | None = None
+    ) -> tuple[list[int], Any]:
+        """Indexes of ``texts`` by word-piece count, and their (truncated) encodings.
+
+        A batch is padded to its longest text, so batches of equal length waste nothing.
+        Word pieces, not characters: drug names and numbers make the two differ a lot,
+        and sorting by characters left a sixth of the model's work to padding.
+        """
+        enc = self.model.tokenizer(
+            list(texts),
+            add_special_tokens=True,
+            truncation=True,
+            max_length=min(max_tokens or self.max_tokens, self.max_tokens),
+            return_offsets_mapping=True,
+            verbose=False,
+        )
+        order = sorted(range(len(texts)), key=lambda j: len(enc["input_ids"][j]))
+        return order, enc
+
+    def _forward(self, batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """One model call on one batch, as given: (sentence vectors, token vectors).
+
+        The modules are called directly (``preprocess`` then forward), not through
+        ``encode``, which re-sorts and re-batches and walks every module to set eval mode
+        on each call: a few milliseconds that matter for a question's single call.
+        """
+        import torch
+
+        model = self.model
+        features = model.preprocess(batch)
+        with torch.inference_mode():
+            out = model(features)
+        sentences = out["sentence_embedding"].float().numpy()
+        tokens = out["token_embeddings"].float().numpy()
+        return sentences, tokens
+
     def embed(
         self,
         texts: Sequence[str],
         progress: Callable[[int], None] | None = None,
+        *,
+        max_tokens: int | None = None,
     ) -> np.ndarray:
-        """Embed ``texts`` in batches; ``progress(n)`` is called after each batch of n."""
+        """Embed ``texts`` in batches; ``progress(n)`` is called after each batch of n.
+
+        ``max_tokens`` embeds only each text's first word pieces (default: the model's
+        whole window).
+        """
         import numpy as np
 
-        out: list[np.ndarray] = []
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        order, enc = self._by_length(texts, max_tokens)
+        if max_tokens is not None:
+            # Cut each text after its last kept word piece (the final offset is [SEP]'s).
+            texts = [
+                text[: max((e for _, e in enc["offset_mapping"][j]), default=len(text))]
+                for j, text in enumerate(texts)
+            ]
         for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            with self._arithmetic():
-                vectors = self.model.encode(
-                    batch,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            out.append(vectors.astype(np.float32, copy=False))
+            picked = order[start : start + self.batch_size]
+            vectors, _ = self._forward([texts[j] for j in picked])
+            out[picked] = vectors / np.maximum(
+                np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12
+            )
             if progress is not None:
-                progress(len(batch))
-        if not out:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(out)
+                progress(len(picked))
+        return out
 
     def embed_with_units(
         self,
@@ -170,48 +212,32 @@ class Embedder:
         import numpy as np
 
         dim = self.dimension
-        text_vectors: list[np.ndarray] = [np.zeros(dim, dtype=np.float32)] * len(texts)
+        text_vectors = np.zeros((len(texts), dim), dtype=np.float32)
         span_vectors: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float32)] * len(texts)
-        # Batches of similar length: a batch is padded to its longest text, and chunks
-        # vary from a few to 256 word pieces, so sorting saves 15-25% of the model's work.
-        order = sorted(range(len(texts)), key=lambda j: len(texts[j]))
+        if not texts:
+            return text_vectors, span_vectors
+        order, enc = self._by_length(texts)
         for start in range(0, len(texts), self.batch_size):
             picked = order[start : start + self.batch_size]
-            batch = [texts[j] for j in picked]
-            with self._arithmetic():
-                outputs = self.model.encode(
-                    batch,
-                    batch_size=self.batch_size,
-                    output_value=None,
-                    convert_to_numpy=False,
-                    show_progress_bar=False,
-                )
-            enc = self.model.tokenizer(
-                batch,
-                add_special_tokens=True,
-                truncation=True,
-                max_length=self.max_tokens,
-                return_offsets_mapping=True,
-                verbose=False,
-            )
-            for i, (j, output) in enumerate(zip(picked, outputs, strict=True)):
-                vector = output["sentence_embedding"].float().cpu().numpy()
+            vectors, tokens = self._forward([texts[j] for j in picked])
+            for row, j in enumerate(picked):
+                vector = vectors[row]
                 text_vectors[j] = vector / max(float(np.linalg.norm(vector)), 1e-12)
-                offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
-                tokens = output["token_embeddings"].float().cpu().numpy()[: len(offsets)]
+                offsets = np.asarray(enc["offset_mapping"][j], dtype=np.int64).reshape(-1, 2)
+                # Padding sits after a text's own word pieces, which line up with its offsets.
+                token_rows = tokens[row, : len(offsets)]
                 real = offsets[:, 1] > offsets[:, 0]
                 rows = []
                 for lo, hi in spans[j]:
                     inside = real & (offsets[:, 0] >= lo) & (offsets[:, 1] <= hi)
                     if not inside.any():
                         inside = real & (offsets[:, 0] < hi) & (offsets[:, 1] > lo)
-                    mean = tokens[inside].mean(axis=0) if inside.any() else np.zeros(dim)
+                    mean = token_rows[inside].mean(axis=0) if inside.any() else np.zeros(dim)
                     rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
                 span_vectors[j] = np.asarray(rows, dtype=np.float32).reshape(-1, dim)
             if progress is not None:
-                progress(len(batch))
-        out = np.asarray(text_vectors, dtype=np.float32).reshape(-1, dim)
-        return out, span_vectors
+                progress(len(picked))
+        return text_vectors, span_vectors
 
     def embed_one(self, text: str) -> np.ndarray:
         """Embed a single text (a question)."""

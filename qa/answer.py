@@ -54,7 +54,10 @@ W_OWN = 0.6
 W_OVERLAP = 0.30
 W_AMOUNT = 0.08
 W_PRIOR = 0.05
-RERANK = 6
+PLAIN_CHOICE = 3
+RERANK_TOKENS = 64
+# A re-ranked sentence is embedded from its first 64 word pieces: enough to say what a
+# sentence is about, and a long list item no longer sets the cost of the whole batch.
 MARGIN = 0.06
 LIST_REACH = 0.25
 
@@ -127,14 +130,17 @@ class ExtractiveAnswerer:
             unit.heading = sum(w for t, w in weights.items() if t in heading) / total
             unit.score = unit.late + self._bonus(unit)
         units.sort(key=lambda u: -u.score)
-        top = units[:RERANK]
-        # Each unit is embedded under its own heading: "Common Side Effects: Fatigue, ..."
-        # means something a bare list of symptoms does not.
-        vectors = self.embedder.embed([f"{_leaf(u)}: {u.text}" for u in top])
-        for unit, vector in zip(top, vectors, strict=True):
-            unit.own = float(np.dot(vector, query_vector))
-            unit.score = W_OWN * unit.own + (1 - W_OWN) * unit.late + self._bonus(unit)
-        top.sort(key=lambda u: -u.score)
+        top = units[: self.settings.rerank or PLAIN_CHOICE]
+        if self.settings.rerank:
+            # Each unit is embedded under its own heading: "Common Side Effects: Fatigue,
+            # ..." means something a bare list of symptoms does not.
+            vectors = self.embedder.embed(
+                [f"{_leaf(u)}: {u.text}" for u in top], max_tokens=RERANK_TOKENS
+            )
+            for unit, vector in zip(top, vectors, strict=True):
+                unit.own = float(np.dot(vector, query_vector))
+                unit.score = W_OWN * unit.own + (1 - W_OWN) * unit.late + self._bonus(unit)
+            top.sort(key=lambda u: -u.score)
         best = top[0]
         selection = Selection(support=best.score, listing=bool(_LIST_QUESTION.search(question)))
         listed = self._listed(best, units) if selection.listing else None
@@ -161,19 +167,27 @@ class ExtractiveAnswerer:
         )
 
     def _candidates(self, query_vector: np.ndarray, evidence: list[Evidence]) -> list[Unit]:
-        by_id = {ev.chunk.id: (rank, ev) for rank, ev in enumerate(evidence)}
-        hits = self.store.query_units(query_vector, list(by_id), n=min(120, 12 * len(by_id)))
-        units: list[Unit] = []
-        layouts: dict[str, list[tuple[int, int, bool]]] = {}
-        for chunk_id, index, text, late in hits:
-            rank, ev = by_id[chunk_id]
-            layout = layouts.setdefault(chunk_id, unit_layout(ev.chunk.text))
-            if _FAQ_QUESTION.match(text) or index >= len(layout):
+        """The units of ``evidence`` closest to the question by their in-context vectors."""
+        vectors = self.store.unit_vectors([ev.chunk for ev in evidence])
+        scored: list[tuple[float, int, int, str, int]] = []
+        for rank, ev in enumerate(evidence):
+            rows = vectors.get(ev.chunk.id)
+            if rows is None:
                 continue
-            units.append(
-                Unit(ev, rank, index, _ANSWER_PREFIX.sub("", text), layout[index][2], late)
-            )
-        return units
+            text = ev.chunk.text
+            layout = unit_layout(text)
+            for index, ((start, end, item), late) in enumerate(
+                zip(layout, rows @ query_vector, strict=True)
+            ):
+                unit_text = " ".join(text[start:end].split())
+                if not _FAQ_QUESTION.match(unit_text):
+                    scored.append((float(late), rank, index, unit_text, item))
+        # The closest dozen per passage is plenty: the rest cannot reach the re-rank.
+        scored.sort(key=lambda u: -u[0])
+        return [
+            Unit(evidence[rank], rank, index, _ANSWER_PREFIX.sub("", text), item, late)
+            for late, rank, index, text, item in scored[: 12 * len(evidence)]
+        ]
 
     def _list_of(self, best: Unit) -> list[Unit]:
         """The whole list around ``best`` in its passage, one unit per list item, in order."""

@@ -65,7 +65,7 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     return settings
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def ema_dir() -> Iterator[Path]:
     """The EMA leaflet corpus (shared, read-only)."""
     if not EMA.is_dir():

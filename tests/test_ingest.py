@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import ingest.pipeline as pipeline
-from ingest.chunk import chunk_monograph
+from ingest.chunk import chunk_monograph, unit_spans
 from ingest.lexical import LexicalIndex
 from ingest.parse import parse_file
 from ingest.pipeline import IngestReport, Progress, ingest
-from ingest.store import Store, current_chunks, lexical_dir
+from ingest.store import Store, current_chunks, lexical_dir, unit_id
 from monorag.embed import Embedder
 from monorag.errors import EmbeddingModelMismatchError
 from monorag.settings import Settings
@@ -24,7 +24,7 @@ SEED = Path(__file__).resolve().parent.parent / "corpus" / "pomalidomide.md"
 
 
 class Calls:
-    """Counts calls of the model's ``encode`` (every embedding goes through it)."""
+    """Counts model calls (``Embedder._forward``: every embedding goes through it)."""
 
     def __init__(self) -> None:
         self.encode = 0
@@ -34,15 +34,14 @@ class Calls:
 @pytest.fixture
 def calls(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
     counter = Calls()
-    model = embedder.model
-    real = model.encode
+    real = embedder._forward
 
-    def counting(sentences, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(batch):  # type: ignore[no-untyped-def]
         counter.encode += 1
-        counter.texts += 1 if isinstance(sentences, str) else len(sentences)
-        return real(sentences, *args, **kwargs)
+        counter.texts += len(batch)
+        return real(batch)
 
-    monkeypatch.setattr(model, "encode", counting)
+    monkeypatch.setattr(embedder, "_forward", counting)
     yield counter
 
 
@@ -88,7 +87,14 @@ def assert_consistent(settings: Settings, files: list[Path]) -> None:
         assert entry.sha256 == hashlib.sha256(Path(key).read_bytes()).hexdigest()
         assert sorted(per_doc.get(key, [])) == list(range(entry.chunks))
     assert store.pending() == []
-    assert len(current_chunks(store)) == len(records)
+    current = current_chunks(store)
+    assert len(current) == len(records)
+    # Unit vectors: exactly one record per sentence or list item of each current chunk.
+    units = store.units.get(include=["metadatas"])
+    expected = {unit_id(c.id, j): c for c in current for j in range(len(unit_spans(c.text)))}
+    assert sorted(units["ids"]) == sorted(expected)
+    for id_, meta in zip(units["ids"], units["metadatas"], strict=True):
+        assert meta == {"doc": expected[id_].doc, "rev": expected[id_].rev}
 
 
 def test_first_ingest(settings: Settings, corpus_dir: Path, embedder: Embedder) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.chunk import unit_spans
 from ingest.lexical import LexicalIndex
 from ingest.pipeline import ingest
 from ingest.store import Store, current_chunks, lexical_dir
@@ -96,15 +97,15 @@ for method in ("add", "upsert", "delete", "update"):
 
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
-real_encode = SentenceTransformer.encode
+real_forward = SentenceTransformer.forward
 
 
-def encode(self, *args, **kwargs):
+def forward(self, *args, **kwargs):
     event("encode")
-    return real_encode(self, *args, **kwargs)
+    return real_forward(self, *args, **kwargs)
 
 
-SentenceTransformer.encode = encode
+SentenceTransformer.forward = forward
 
 from ingest.lexical import LexicalIndex  # noqa: E402
 
@@ -233,7 +234,12 @@ class Snapshot:
 
 def snapshot(settings: Settings) -> Snapshot:
     store = Store.open(settings.store)
-    units = store.units.get(include=["metadatas"])["metadatas"]
+    got = store.units.get(include=["metadatas"])
+    # A unit's id is its chunk's id and its index ("<chunk id>-007").
+    units = [
+        {**meta, "chunk": id_.rsplit("-", 1)[0]}
+        for id_, meta in zip(got["ids"], got["metadatas"], strict=True)
+    ]
     return Snapshot(store.files(), store.pending(), list(store.iter_chunks()), units)
 
 
@@ -276,6 +282,8 @@ def assert_settled(settings: Settings, corpus: Path) -> None:
     current_ids = {c.id for c in snap.chunks}
     for u in snap.units:
         assert u["chunk"] in current_ids and u["rev"] == snap.files[u["doc"]].rev
+    units_per_chunk = Counter(u["chunk"] for u in snap.units)
+    assert units_per_chunk == Counter({c.id: len(unit_spans(c.text)) for c in snap.chunks})
     store = Store.open(settings.store)
     assert len(snap.chunks) == store.count() == len(current_chunks(store))
     lexical = LexicalIndex.load(lexical_dir(settings.store), store.revision())
