@@ -114,8 +114,8 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Path]
 
 
 GROUP_CHUNKS = 1024
-"""Chunks embedded together: sorted by length within a group so batches pad little, and
-committed file by file when the group is done (a killed ingest loses at most one group)."""
+"""Chunks embedded together (sorted by length within a group, so batches pad little) and
+committed together (one round of store writes); a killed ingest loses at most one group."""
 
 
 def ingest(
@@ -199,8 +199,8 @@ def ingest(
         say(Progress("embed", embedded, total))
 
     # The model keeps both cores busy but for its gaps; the store writes of one group run
-    # in one writer thread while the next group is embedded (about a tenth of the ingest).
-    # Commits stay in file order, one at a time, so crash safety is unchanged.
+    # in one writer thread while the next group is embedded. Commits stay in order, one
+    # at a time, so crash safety is that of a sequential ingest.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monorag-commit") as writer:
         committing: Future[None] | None = None
         for group in groups:
@@ -258,12 +258,10 @@ def _commit_group(
     settings: Settings,
     report: IngestReport,
 ) -> None:
-    """Make each file of ``group`` current in the store, file by file."""
+    """Make every file of ``group`` current in the store, in one round of writes."""
+    files = []
     offset = 0
     for mono, chunks in group:
-        part = vectors[offset : offset + len(chunks)]
-        part_units = unit_vectors[offset : offset + len(chunks)]
-        offset += len(chunks)
         entry = FileEntry(
             key=mono.key,
             source=mono.source,
@@ -275,9 +273,11 @@ def _commit_group(
             last_modified=mono.last_modified,
             indexed_at=now(),
         )
-        report.chunks_removed += store.commit_file(
-            entry, chunks, part, part_units, settings.ingest.add_batch
-        )
+        end = offset + len(chunks)
+        files.append((entry, chunks, vectors[offset:end], unit_vectors[offset:end]))
+        offset = end
+    report.chunks_removed += store.commit_files(files, settings.ingest.add_batch)
+    for mono, chunks in group:
         report.chunks_added += len(chunks)
         report.indexed.append(mono.key)
 

@@ -247,25 +247,47 @@ class Store:
         """Make ``chunks`` the current content of ``entry.key``; returns chunks removed.
 
         ``units[i]`` holds the unit vectors of ``chunks[i]`` (one row per
-        ``ingest.chunk.unit_spans`` span). Order matters for readers and for crash
-        safety: write new chunks and units, switch the manifest, then delete records of
-        older revisions.
+        ``ingest.chunk.unit_spans`` span).
         """
+        return self.commit_files([(entry, chunks, embeddings, units)], batch)
+
+    def commit_files(
+        self,
+        files: Sequence[tuple[FileEntry, Sequence[Chunk], Any, Sequence[Any]]],
+        batch: int = 512,
+    ) -> int:
+        """``commit_file`` for several files in one round of writes; returns chunks removed.
+
+        Order matters for readers and for crash safety: mark the files pending, write
+        their new chunks and units, switch their manifest entries, delete the records of
+        older revisions, clear the marks. A kill anywhere leaves pending files that the
+        next ingest repairs. Every Chroma write costs about 14 ms of CPU whatever its
+        size, so writing a group of files together rather than file by file saves most
+        of the store's share of an ingest.
+        """
+        if not files:
+            return 0
         pending = self.pending()
-        self._set_pending([*pending, entry.key])
+        self._set_pending([*pending, *(entry.key for entry, *_ in files)])
+        chunks = [c for _, file_chunks, _, _ in files for c in file_chunks]
+        vectors = [row for _, _, embeddings, _ in files for row in embeddings]
+        units = [rows for _, _, _, file_units in files for rows in file_units]
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
             self.chunks.upsert(
                 ids=[c.id for c in part],
-                embeddings=embeddings[start : start + batch],
+                embeddings=vectors[start : start + batch],
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
             )
         self._write_units(chunks, units, batch)
         self.manifest.upsert(
-            ids=[entry.key], embeddings=[_DUMMY], metadatas=[entry.metadata()], documents=[""]
+            ids=[entry.key for entry, *_ in files],
+            embeddings=[_DUMMY] * len(files),
+            metadatas=[entry.metadata() for entry, *_ in files],
+            documents=[""] * len(files),
         )
-        removed = self._delete_stale(entry.key, entry.rev)
+        removed = self._delete_stale({entry.key: entry.rev for entry, *_ in files})
         self._write_meta(revision=uuid.uuid4().hex, pending=json.dumps(sorted(set(pending))))
         return removed
 
@@ -280,11 +302,13 @@ class Store:
                 ids.append(unit_id(chunk.id, j))
                 metas.append({"doc": chunk.doc, "rev": chunk.rev})
                 vectors.append(row)
-        for start in range(0, len(ids), batch):
+        # Unit records are small (a vector and two short fields): bigger writes, fewer calls.
+        step = batch * 8
+        for start in range(0, len(ids), step):
             self.units.upsert(
-                ids=ids[start : start + batch],
-                embeddings=vectors[start : start + batch],
-                metadatas=metas[start : start + batch],
+                ids=ids[start : start + step],
+                embeddings=vectors[start : start + step],
+                metadatas=metas[start : start + step],
             )
 
     def remove_file(self, key: str) -> int:
@@ -294,7 +318,7 @@ class Store:
         pending = self.pending()
         self._set_pending([*pending, key])
         self.manifest.delete(ids=[key])
-        removed = self._delete_stale(key, None)
+        removed = self._delete_stale({key: None})
         self._write_meta(revision=uuid.uuid4().hex, pending=json.dumps(sorted(set(pending))))
         return removed
 
@@ -304,19 +328,21 @@ class Store:
         if not pending:
             return []
         files = self.files()
-        for key in pending:
-            entry = files.get(key)
-            self._delete_stale(key, entry.rev if entry else None)
+        self._delete_stale({key: files[key].rev if key in files else None for key in pending})
         self._write_meta(revision=uuid.uuid4().hex, pending="[]")
         return pending
 
-    def _delete_stale(self, key: str, keep_rev: str | None) -> int:
-        where: dict[str, Any] = {"doc": key}
-        if keep_rev is not None:
-            where = {"$and": [{"doc": key}, {"rev": {"$ne": keep_rev}}]}
+    def _delete_stale(self, keep: dict[str, str | None]) -> int:
+        """Delete the records of each file ``key`` whose revision is not ``keep[key]``
+        (all of its records when ``None``); returns the chunks deleted."""
         removed = 0
         for collection in (self.units, self.chunks):
-            stale = collection.get(where=where, include=[])["ids"]
+            got = collection.get(where={"doc": {"$in": sorted(keep)}}, include=["metadatas"])
+            stale = [
+                id_
+                for id_, meta in zip(got["ids"], got["metadatas"], strict=True)
+                if meta is not None and meta.get("rev") != keep.get(str(meta.get("doc")))
+            ]
             for start in range(0, len(stale), _PAGE):
                 collection.delete(ids=stale[start : start + _PAGE])
             removed = len(stale)

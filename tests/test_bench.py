@@ -155,6 +155,9 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
             str(plot),
             "--work",
             str(tmp_path / "work"),
+            "--large",
+            "--large-size",
+            "3",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -174,3 +177,9 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
         assert figures["store_mb"] > 0
     assert corpus["monorag"]["reindexed_files"] == 1
     assert corpus["touched_files"] == 1
+    # --large: a corpus generated from the others (renamed drugs), measured the same way.
+    large = raw["corpora"][1]
+    assert large["name"] == "large" and large["monographs"] == 3
+    assert "(c) 3 generated" in text
+    for system in ("monorag", "baseline"):
+        assert large[system]["chunks"] > 0 and large[system]["ask_p95_ms"] > 0

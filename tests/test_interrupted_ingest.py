@@ -119,6 +119,11 @@ def build(cls, *args, **kwargs):
 
 LexicalIndex.build = classmethod(build)
 
+import ingest.pipeline  # noqa: E402
+
+# One file per commit group by default, so that kill points can fall between files.
+ingest.pipeline.GROUP_CHUNKS = int(os.environ.get("GROUP_CHUNKS", "1"))
+
 from monorag.cli import main  # noqa: E402
 
 sys.argv = ["monorag", *sys.argv[1:]]
@@ -185,8 +190,13 @@ def run_cli(store: Path, corpus: Path) -> dict:
     return json.loads(proc.stdout)
 
 
-def kill_at(tmp: Path, store: Path, corpus: Path, event: str, nth: int) -> None:
-    """Run ingest until the ``nth`` ``event``, then SIGKILL it there."""
+def kill_at(
+    tmp: Path, store: Path, corpus: Path, event: str, nth: int, group_chunks: int = 1
+) -> None:
+    """Run ingest until the ``nth`` ``event``, then SIGKILL it there.
+
+    ``group_chunks`` is the ingest's commit group size (1: every file its own group).
+    """
     driver = tmp / "driver.py"
     driver.write_text(DRIVER, encoding="utf-8")
     marker = tmp / f"paused-{event}-{nth}"
@@ -195,6 +205,7 @@ def kill_at(tmp: Path, store: Path, corpus: Path, event: str, nth: int) -> None:
         "PAUSE_EVENT": event,
         "PAUSE_NTH": str(nth),
         "PAUSE_MARKER": str(marker),
+        "GROUP_CHUNKS": str(group_chunks),
     }
     log = (tmp / f"driver-{event}-{nth}.log").open("w")
     proc = subprocess.Popen(
@@ -322,7 +333,7 @@ def updated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 FIRST_INGEST = [
     # (event, nth, what the kill interrupts)
-    ("encode", 2, "embedding, before any file was committed"),
+    ("encode", 1, "embedding, before any file was committed"),
     ("chunks", 5, "file 5 marked pending and its chunks written; units, manifest not"),
     ("switch", 5, "file 5's manifest entry written, pending not yet cleared"),
     ("lexical", 1, "every file committed, BM25 cache not rebuilt"),
@@ -350,6 +361,38 @@ def test_kill_during_first_ingest(
     assert report.repaired == snap.pending
     assert len(report.indexed) == FILES - len(snap.files)
     assert len(report.unchanged) == len(snap.files)
+    assert_settled(settings, corpus)
+
+
+GROUPED = [
+    ("chunks", 1, 0, "every file pending, chunks written; units and manifest not"),
+    ("switch", 1, FILES, "every file switched in one manifest write, pending not cleared"),
+]
+
+
+@pytest.mark.parametrize(("event", "nth", "visible", "what"), GROUPED, ids=[g[0] for g in GROUPED])
+def test_kill_during_a_group_commit(
+    tmp_path: Path,
+    corpus: Path,
+    embedder: Embedder,
+    event: str,
+    nth: int,
+    visible: int,
+    what: str,
+) -> None:
+    """All files in one commit group (the default size): the group is repaired as a whole."""
+    store = tmp_path / "store"
+    kill_at(tmp_path, store, corpus, event, nth, group_chunks=1024)
+    settings = settings_for(store)
+    snap = snapshot(settings)
+    assert_readers_see_whole_files(settings, snap)
+    assert len(snap.files) == visible, what
+    assert snap.pending == sorted(key(corpus, i) for i in range(FILES))
+    assert snap.chunks, "the group's chunks were written before the kill"
+
+    report = ingest([corpus], settings, embedder)
+    assert report.ok and report.repaired == snap.pending
+    assert len(report.indexed) == FILES - visible
     assert_settled(settings, corpus)
 
 

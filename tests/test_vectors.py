@@ -126,21 +126,23 @@ def test_a_failing_store_write_stops_the_ingest_and_the_next_one_repairs(
 ) -> None:
     monkeypatch.setattr(pipeline, "GROUP_CHUNKS", 8)
     settings = make_settings(tmp_path / "store")
-    real = Store.commit_file
-    calls = {"n": 0}
+    real = Store.commit_files
+    committed: list[str] = []
 
-    def flaky(self: Store, *args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def flaky(self: Store, files: list, *args: object, **kwargs: object) -> int:
+        if len(committed) >= 2:
             raise OSError("disk full")
-        return real(self, *args, **kwargs)
+        removed = real(self, files, *args, **kwargs)
+        committed.extend(entry.key for entry, *_ in files)
+        return removed
 
-    monkeypatch.setattr(Store, "commit_file", flaky)
+    monkeypatch.setattr(Store, "commit_files", flaky)
     with pytest.raises(OSError, match="disk full"):
         ingest([small_corpus], settings, embedder)
-    monkeypatch.setattr(Store, "commit_file", real)
-    store = Store.open(settings.store)
-    assert len(store.files()) == 2  # the writes before the failure, and nothing after it
+    monkeypatch.setattr(Store, "commit_files", real)
+    # The groups written before the failure, and nothing after it.
+    assert sorted(Store.open(settings.store).files()) == sorted(committed)
+    assert 2 <= len(committed) < len(list(small_corpus.glob("*.md")))
     assert ingest([small_corpus], settings, embedder).ok
     assert_consistent(settings, sorted(small_corpus.glob("*.md")))
 
