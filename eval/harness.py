@@ -31,7 +31,7 @@ from eval.judge import GRADES, Judge
 from eval.variants import ANSWERABLE_KINDS, Variant, VariantKind
 from ingest.chunk import FAQ_SECTION, unit_texts
 from monorag.embed import Embedder, resolve_precision
-from monorag.errors import MonoragError
+from monorag.errors import EmbeddingModelMismatchError, MonoragError, StoreFormatError
 from monorag.settings import Settings
 from monorag.types import SEP, Monograph
 
@@ -180,7 +180,12 @@ def run_eval(config: EvalConfig) -> EvalRun:
 
     embedder = config.embedder or shared_embedder(config.settings.embedding)
     say("ingest", 0, 1)
-    report = ingest(list(config.corpus), config.settings, embedder)
+    try:
+        report = ingest(list(config.corpus), config.settings, embedder)
+    except (StoreFormatError, EmbeddingModelMismatchError):
+        # The eval's store is its own cache of the corpus: after an upgrade or a model
+        # change it is rebuilt rather than refused.
+        report = ingest(list(config.corpus), config.settings, embedder, rebuild=True)
     if report.monographs_total != len(monographs):
         # The store still holds monographs of an earlier run over another corpus: the
         # figures must describe this corpus alone.

@@ -255,3 +255,26 @@ def test_cli_builds_a_set_and_writes_the_three_reports(
     finally:
         (corpus / "extra.md").unlink()
     assert stale.returncode == 2 and "does not match the corpus" in stale.stderr
+
+
+def test_a_store_of_an_older_format_is_rebuilt_not_refused(
+    small: tuple[Path, EvalSet], tmp_path: Path, embedder: Embedder
+) -> None:
+    """The eval's store is its own cache: after an upgrade it is rebuilt, the run goes on."""
+    corpus, eval_set = small
+    settings = settings_for(tmp_path / "store")
+    assert ingest([corpus], settings, embedder).ok
+    Store.open(settings.store)._write_meta(format=1)
+    result = run_eval(
+        EvalConfig(
+            eval_set=eval_set,
+            corpus=[corpus],
+            settings=settings,
+            work_dir=tmp_path,
+            embedder=embedder,
+            modes=("held-out",),
+            baseline=False,
+        )
+    )
+    assert result.summary["held-out"]["monorag"]["hit@3"] > 0
+    assert Store.open(settings.store).meta()["format"] != 1
