@@ -182,7 +182,8 @@ class ExtractiveAnswerer:
                 unit_text = " ".join(text[start:end].split())
                 if not _FAQ_QUESTION.match(unit_text):
                     scored.append((float(late), rank, index, unit_text, item))
-        # The closest dozen per passage is plenty: the rest cannot reach the re-rank.
+        # Twelve per passage (counted over all passages) is plenty: the rest, far from the
+        # question, cannot reach the re-rank.
         scored.sort(key=lambda u: -u[0])
         return [
             Unit(evidence[rank], rank, index, _ANSWER_PREFIX.sub("", text), item, late)
