@@ -197,6 +197,13 @@ def unit_spans(text: str) -> list[tuple[int, int]]:
     return [(start, end) for start, end, _ in unit_layout(text)]
 
 
+def embedded_unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """``unit_spans`` of a chunk's text as offsets into its ``embed_text`` (name, newline,
+    text), which is what the model reads at ingest."""
+    shift = len(chunk.name) + 1
+    return [(start + shift, end + shift) for start, end in unit_spans(chunk.text)]
+
+
 def unit_layout(text: str) -> list[tuple[int, int, int]]:
     """``unit_spans`` with, for each unit, the number of its list item (0: not in a list).
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.chunk import chunk_monograph, unit_spans
+from ingest.chunk import chunk_monograph, embedded_unit_spans
 from ingest.lexical import LexicalIndex
 from ingest.parse import is_monograph_file, parse_file
 from ingest.store import FileEntry, Store, current_chunks, lexical_dir, now
@@ -243,10 +243,7 @@ def _embed_group(
     """Chunk vectors and unit vectors of every chunk of ``group``, in order."""
     flat = [c for _, chunks in group for c in chunks]
     texts = [c.embed_text for c in flat]
-    # Unit spans are offsets into the chunk text; the embedded text starts with the name.
-    spans = [
-        [(s + len(c.name) + 1, e + len(c.name) + 1) for s, e in unit_spans(c.text)] for c in flat
-    ]
+    spans = [embedded_unit_spans(c) for c in flat]
     return embedder.embed_with_units(texts, spans, progress=tick)
 
 

@@ -18,7 +18,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -388,34 +388,22 @@ class Store:
 
     def chunk_vectors(self, ids: Sequence[str]) -> dict[str, Any]:
         """The stored vectors of the chunks ``ids`` (one fetch by id; missing ones left out)."""
-        import numpy as np
+        return _vectors_by_id(self.chunks, ids)
 
-        if not ids:
-            return {}
-        got = self.chunks.get(ids=list(ids), include=["embeddings"])
-        return {
-            id_: np.asarray(vector, dtype=np.float32)
-            for id_, vector in zip(got["ids"], got["embeddings"], strict=True)
-        }
+    def unit_vectors(self, counts: Mapping[str, int]) -> dict[str, Any]:
+        """The unit vectors of each chunk, by chunk id: one row per ``unit_spans`` span.
 
-    def unit_vectors(self, chunks: Sequence[Chunk]) -> dict[str, Any]:
-        """The unit vectors of each chunk by chunk id: one row per ``unit_spans`` span.
-
-        One fetch by id, no similarity search. A chunk whose units are gone (deleted by a
-        concurrent ingest since it was retrieved) is left out.
+        ``counts`` maps a chunk id to its number of units (``len(unit_spans(text))``, which
+        the caller has at hand). One fetch by id, no similarity search. A chunk whose units
+        are gone (deleted by a concurrent ingest since it was retrieved) is left out.
         """
         import numpy as np
 
-        from ingest.chunk import unit_spans
-
-        wanted = {c.id: len(unit_spans(c.text)) for c in chunks}
-        ids = [unit_id(cid, j) for cid, n in wanted.items() for j in range(n)]
-        if not ids:
-            return {}
-        got = self.units.get(ids=ids, include=["embeddings"])
-        rows = dict(zip(got["ids"], got["embeddings"], strict=True))
+        rows = _vectors_by_id(
+            self.units, [unit_id(cid, j) for cid, n in counts.items() for j in range(n)]
+        )
         out: dict[str, Any] = {}
-        for cid, n in wanted.items():
+        for cid, n in counts.items():
             mine = [rows.get(unit_id(cid, j)) for j in range(n)]
             if n and all(r is not None for r in mine):
                 out[cid] = np.asarray(mine, dtype=np.float32)
@@ -443,6 +431,19 @@ class Store:
             if len(ids) < _PAGE:
                 return
             offset += len(ids)
+
+
+def _vectors_by_id(collection: Any, ids: Sequence[str]) -> dict[str, Any]:
+    """Stored vectors of the records ``ids`` that exist, by id (one fetch, no search)."""
+    import numpy as np
+
+    if not ids:
+        return {}
+    got = collection.get(ids=list(ids), include=["embeddings"])
+    return {
+        id_: np.asarray(vector, dtype=np.float32)
+        for id_, vector in zip(got["ids"], got["embeddings"], strict=True)
+    }
 
 
 def unit_id(chunk_id: str, index: int) -> str:

@@ -168,14 +168,15 @@ class ExtractiveAnswerer:
 
     def _candidates(self, query_vector: np.ndarray, evidence: list[Evidence]) -> list[Unit]:
         """The units of ``evidence`` closest to the question by their in-context vectors."""
-        vectors = self.store.unit_vectors([ev.chunk for ev in evidence])
+        layouts = {ev.chunk.id: unit_layout(ev.chunk.text) for ev in evidence}
+        vectors = self.store.unit_vectors({cid: len(lay) for cid, lay in layouts.items()})
         scored: list[tuple[float, int, int, str, int]] = []
         for rank, ev in enumerate(evidence):
             rows = vectors.get(ev.chunk.id)
             if rows is None:
                 continue
             text = ev.chunk.text
-            layout = unit_layout(text)
+            layout = layouts[ev.chunk.id]
             for index, ((start, end, item), late) in enumerate(
                 zip(layout, rows @ query_vector, strict=True)
             ):

@@ -75,11 +75,18 @@ def chroma_server(data: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=20)
         log.close()
         close_client(StoreSettings(chroma_url=url))
+
+
+def stop(proc: subprocess.Popen, timeout: float, *, terminate: bool = True) -> None:
+    """End a child process: SIGTERM (unless it is ending by itself), then SIGKILL if it
+    has not exited within ``timeout`` seconds."""
+    if terminate:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

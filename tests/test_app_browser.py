@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import servers
 from tests.conftest import PROJECT, SEED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -113,12 +113,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
             time.sleep(0.3)
         yield url, trap, log_path
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        servers.stop(proc, timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -342,11 +342,7 @@ def test_reader_process_never_sees_a_half_replaced_monograph(
             reports.append(ingest([corpus], settings, embedder))
     finally:
         stop.write_text("stop")
-        try:
-            reader.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            reader.kill()
-            reader.wait()
+        servers.stop(reader, timeout=120, terminate=False)
         log.close()
 
     assert reader.returncode == 0, (tmp_path / "reader.log").read_text()[-3000:]

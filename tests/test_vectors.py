@@ -45,7 +45,7 @@ def test_unit_vectors_are_the_units_of_each_chunk(
 ) -> None:
     store = Store.open(small_settings.store)
     chunks = current_chunks(store)[::7]
-    got = store.unit_vectors(chunks)
+    got = store.unit_vectors({c.id: len(unit_spans(c.text)) for c in chunks})
     assert set(got) == {c.id for c in chunks if unit_spans(c.text)}
     for chunk in chunks[:6]:
         rows = got[chunk.id]
@@ -65,8 +65,9 @@ def test_vectors_of_chunks_that_are_gone_are_left_out(small_settings: Settings) 
     store = Store.open(small_settings.store)
     real = current_chunks(store)[0]
     gone = dataclasses.replace(real, id=real.id + "x")
-    assert store.unit_vectors([]) == {} and store.chunk_vectors([]) == {}
-    assert set(store.unit_vectors([real, gone])) == {real.id}
+    assert store.unit_vectors({}) == {} and store.chunk_vectors([]) == {}
+    counts = {c.id: len(unit_spans(c.text)) for c in (real, gone)}
+    assert set(store.unit_vectors(counts)) == {real.id}
     vectors = store.chunk_vectors([real.id, gone.id])
     assert set(vectors) == {real.id} and vectors[real.id].shape == (384,)
 
