@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ingest.parse import is_monograph_file, parse_bytes
 from monorag.errors import ParseError
+from monorag.ingest.parse import is_monograph_file, parse_bytes
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.parse import parse_file
 from monorag.errors import ParseError
+from monorag.ingest.parse import parse_file
 from monorag.types import Monograph
 
 

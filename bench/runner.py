@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import assemble, synthesize, touch
-from bench.machine import describe_machine
-from bench.questions import make_questions
+from monorag.bench.corpus import assemble, synthesize, touch
+from monorag.bench.machine import describe_machine
+from monorag.bench.questions import make_questions
 from monorag.embed import resolve_precision
 from monorag.errors import MonoragError
 from monorag.settings import PROJECT_DIR, Settings
@@ -255,7 +255,7 @@ def _settings_file(settings: Settings, folder: Path) -> Path:
 def _monorag_ingest(
     settings: Settings, corpus: Path, folder: Path, config: BenchConfig, *, rebuild: bool = False
 ) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "monorag.cli", "--db", str(settings.store.path)]
+    cmd = [sys.executable, "-m", "monorag.ui.cli", "--db", str(settings.store.path)]
     if settings.store.chroma_url:
         cmd += ["--chroma-url", settings.store.chroma_url]
     cmd += ["--collection", settings.store.collection, "ingest", "--json", "--quiet"]
@@ -277,7 +277,7 @@ def _worker(
 ) -> dict[str, Any]:
     out = folder / "worker.json"
     out.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "bench.worker", *args, "--out", str(out)]
+    cmd = [sys.executable, "-m", "monorag.bench.worker", *args, "--out", str(out)]
     if questions is not None:
         cmd += ["--questions", str(questions)]
     done = _measure(cmd, folder, config)

@@ -53,7 +53,7 @@ def serve_monorag(settings_json: str, questions: list[str]) -> dict[str, Any]:
 
     settings = Settings.model_validate_json(settings_json)
     started = time.perf_counter()
-    from qa.engine import Engine
+    from monorag.qa.engine import Engine
 
     engine = Engine(settings)
     engine.warm_up()
@@ -91,8 +91,8 @@ def _embed_rate(engine: Any) -> float | None:
 
 
 def _baseline(corpus: Path, persist: Path, precision: str) -> Any:
-    from bench.corpus import monograph_files
-    from eval.baseline import LangChainBaseline
+    from monorag.bench.corpus import monograph_files
+    from monorag.eval.baseline import LangChainBaseline
 
     return LangChainBaseline(monograph_files([corpus]), persist, root=corpus, precision=precision)
 

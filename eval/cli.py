@@ -1,4 +1,4 @@
-"""What ``monorag eval`` does, kept out of ``monorag/cli.py`` so that it stays small.
+"""What ``monorag eval`` does, kept out of ``ui/cli.py`` so that it stays small.
 
 The eval ingests the corpus into a store of its own (``<report>/store``, incremental, so
 a second run only re-checks hashes) and keeps the baseline's Chroma stores beside it:
@@ -39,7 +39,7 @@ class EvalOptions:
 
 def modes_of(mode: str) -> list[str]:
     """``both`` -> both modes; otherwise the one mode named (validated)."""
-    from eval.harness import MODES
+    from monorag.eval.harness import MODES
 
     key = mode.strip().lower().replace("_", "-")
     if key == "both":
@@ -64,7 +64,8 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
     import json
     import sys
 
-    from eval.dataset import (
+    from monorag.embed import shared_embedder
+    from monorag.eval.dataset import (
         DEFAULT_EVAL_SET,
         EvalSetError,
         build_eval_set,
@@ -74,7 +75,6 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
         load_eval_set,
         save_eval_set,
     )
-    from monorag.embed import shared_embedder
 
     modes = modes_of(opts.mode)
     embedder = shared_embedder(settings.embedding)
@@ -113,9 +113,9 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
         save_eval_set(eval_set, opts.report / "faq-eval.yaml")
 
     judge = _judge(opts.judge, settings) if opts.judge else None
-    from eval.gate import record_thresholds
-    from eval.harness import EvalConfig, run_eval
-    from eval.report import summary_table, write_reports
+    from monorag.eval.gate import record_thresholds
+    from monorag.eval.harness import EvalConfig, run_eval
+    from monorag.eval.report import summary_table, write_reports
 
     with _progress(opts.progress and err.is_terminal, err) as progress:
         run = run_eval(
@@ -149,8 +149,8 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
 
 
 def _judge(name: str, settings: Settings) -> Any:
-    from eval.judge import Judge
-    from qa.llm import describe, get_llm
+    from monorag.eval.judge import Judge
+    from monorag.qa.llm import describe, get_llm
 
     llm_settings = settings.llm.model_copy(update={"backend": name})
     return Judge(get_llm(name, llm_settings), name=describe(llm_settings))

@@ -19,9 +19,11 @@ from typing import Any
 
 import yaml
 
-from eval.gold import LabelParams, SectionMatch, SectionMatcher
-from eval.metrics import EmbedFn, key_facts
-from eval.variants import (
+from monorag.embed import Embedder, shared_embedder
+from monorag.errors import MonoragError
+from monorag.eval.gold import LabelParams, SectionMatch, SectionMatcher
+from monorag.eval.metrics import EmbedFn, key_facts
+from monorag.eval.variants import (
     ANSWERABLE_KINDS,
     Variant,
     attribute_probes,
@@ -32,13 +34,10 @@ from eval.variants import (
     other_drug_probes,
     question_variants,
 )
-from ingest.chunk import FAQ_SECTION
-from ingest.parse import parse_file
-from ingest.pipeline import discover
-from monorag.embed import Embedder, shared_embedder
-from monorag.errors import MonoragError
+from monorag.ingest.parse import parse_file
+from monorag.ingest.pipeline import discover
 from monorag.settings import EmbeddingSettings
-from monorag.types import SEP, Monograph
+from monorag.types import FAQ_SECTION, SEP, Monograph
 
 SCHEMA_VERSION = 1
 """Bumped when the file's layout changes (old files are then rejected with a message)."""

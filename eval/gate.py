@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.dataset import EvalSetError
-from eval.harness import EvalRun
+from monorag.eval.dataset import EvalSetError
+from monorag.eval.harness import EvalRun
 
 DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "data" / "thresholds.json"
 GATE_MODE = "held-out"

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import EmbedFn, fact_in, key_facts
-from ingest.chunk import unit_texts
+from monorag.eval.metrics import EmbedFn, fact_in, key_facts
+from monorag.text import unit_texts
 
 
 @dataclass(frozen=True, slots=True)

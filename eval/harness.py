@@ -25,19 +25,19 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
-from eval import metrics
-from eval.dataset import EvalItem, EvalSet, EvalSetError, corpus_files, load_corpus
-from eval.judge import GRADES, Judge
-from eval.variants import ANSWERABLE_KINDS, Variant, VariantKind
-from ingest.chunk import FAQ_SECTION, unit_texts
 from monorag.embed import Embedder, resolve_precision
 from monorag.errors import EmbeddingModelMismatchError, MonoragError, StoreFormatError
+from monorag.eval import metrics
+from monorag.eval.dataset import EvalItem, EvalSet, EvalSetError, corpus_files, load_corpus
+from monorag.eval.judge import GRADES, Judge
+from monorag.eval.variants import ANSWERABLE_KINDS, Variant, VariantKind
 from monorag.settings import Settings
-from monorag.types import SEP, Monograph
+from monorag.text import unit_texts
+from monorag.types import FAQ_SECTION, SEP, Monograph
 
 if TYPE_CHECKING:
-    from eval.baseline import LangChainBaseline
-    from qa.engine import Engine
+    from monorag.eval.baseline import LangChainBaseline
+    from monorag.qa.engine import Engine
 
 MODES: tuple[str, ...] = ("open", "held-out")
 SYSTEMS: tuple[str, ...] = ("monorag", "baseline")
@@ -174,9 +174,9 @@ def run_eval(config: EvalConfig) -> EvalRun:
             + "; ".join(stale[:3])
             + "): rebuild it with `monorag eval --build-set`"
         )
-    from ingest.pipeline import ingest
     from monorag.embed import shared_embedder
-    from qa.engine import Engine
+    from monorag.ingest.pipeline import ingest
+    from monorag.qa.engine import Engine
 
     embedder = config.embedder or shared_embedder(config.settings.embedding)
     say("ingest", 0, 1)
@@ -316,12 +316,12 @@ def _ask_monorag(
 def _baseline(
     config: EvalConfig, mode: str, monographs: list[Monograph], say: Progress
 ) -> LangChainBaseline:
-    from eval.baseline import LangChainBaseline
+    from monorag.eval.baseline import LangChainBaseline
 
     chat_model = None
     backend = config.settings.llm.backend.strip().lower()
     if backend not in ("", "extractive", "none"):
-        from qa.llm import get_llm
+        from monorag.qa.llm import get_llm
 
         # Like for like: the baseline answers with the LLM monorag is configured with.
         chat_model = get_llm(backend, config.settings.llm)
@@ -347,7 +347,7 @@ def _ask_baseline(
     mode: str,
     by_file: dict[str, Monograph],
 ) -> QuestionResult:
-    from eval.baseline import TOP_K, sections_of
+    from monorag.eval.baseline import TOP_K, sections_of
 
     result = _new(variant, mode, "baseline", item)
     t0 = time.perf_counter()

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest.chunk import unit_texts
+from monorag.text import unit_texts
 
 # ---------------------------------------------------------------------------
 # Normalisation and tokens

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from eval.harness import HEADLINE, KINDS, METRICS, EvalRun, QuestionResult
+from monorag.eval.harness import HEADLINE, KINDS, METRICS, EvalRun, QuestionResult
 
 JSON_NAME = "eval.json"
 MARKDOWN_NAME = "eval.md"

@@ -8,50 +8,13 @@ model's window, measured with the model's own tokenizer.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 
-from monorag.types import SEP, Chunk, ChunkKind, Monograph
+from monorag.text import blocks, sentences
+from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts word pieces (special tokens included) of each text; see ``Embedder.count_tokens_many``."""
-
-FAQ_SECTION = "FAQ"
-
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREV = re.compile(r"\b(?:e\.g|i\.e|approx|incl|vs|Dr|Fig|No|etc)\.$", re.IGNORECASE)
-
-
-def blocks(text: str) -> list[str]:
-    """Paragraphs and list items of a section's text, in order."""
-    out: list[str] = []
-    current: list[str] = []
-    for line in text.split("\n"):
-        if not line.strip():
-            if current:
-                out.append(" ".join(current))
-                current = []
-            continue
-        if _LIST_ITEM.match(line) and current:
-            out.append(" ".join(current))
-            current = []
-        current.append(line.strip())
-    if current:
-        out.append(" ".join(current))
-    return [b for b in (" ".join(b.split()) for b in out) if b]
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of a paragraph; abbreviations like ``e.g.`` do not end one."""
-    parts = _SENTENCE_END.split(text)
-    out: list[str] = []
-    for part in parts:
-        if out and _ABBREV.search(out[-1]):
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
-    return [p.strip() for p in out if p.strip()]
 
 
 def _pack(pieces: list[str], costs: list[int], budget: int, joiner: str) -> list[str]:
@@ -186,78 +149,3 @@ def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> li
                 )
             )
     return chunks
-
-
-def unit_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the answerable units of a chunk: sentences and list items.
-
-    The extractive answerer quotes these verbatim; ingest embeds each of them from the
-    chunk's own token embeddings, so they are scored without another model call.
-    """
-    return [(start, end) for start, end, _ in unit_layout(text)]
-
-
-def embedded_unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
-    """``unit_spans`` of a chunk's text as offsets into its ``embed_text`` (name, newline,
-    text), which is what the model reads at ingest."""
-    shift = len(chunk.name) + 1
-    return [(start + shift, end + shift) for start, end in unit_spans(chunk.text)]
-
-
-def unit_layout(text: str) -> list[tuple[int, int, int]]:
-    """``unit_spans`` with, for each unit, the number of its list item (0: not in a list).
-
-    Sentences of one list item share its number, so a list can be quoted item by item.
-    """
-    spans: list[tuple[int, int, int]] = []
-    pos = 0
-    block_start: int | None = None
-    block_end = 0
-    in_item = 0
-    items = 0
-
-    def flush() -> None:
-        if block_start is None:
-            return
-        block = text[block_start:block_end]
-        cursor = 0
-        for match in _SENTENCE_END.finditer(block):
-            piece = block[cursor : match.start()]
-            if _ABBREV.search(piece.rstrip()):
-                continue
-            _add(spans, block_start + cursor, block_start + match.start(), text, in_item)
-            cursor = match.end()
-        _add(spans, block_start + cursor, block_end, text, in_item)
-
-    for line in text.split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        if not line.strip():
-            flush()
-            block_start, in_item = None, 0
-            continue
-        marker = _LIST_ITEM.match(line)
-        if marker:
-            flush()
-            items += 1
-            block_start, block_end, in_item = start + marker.end(), end, items
-            continue
-        if block_start is None:
-            block_start = start
-        block_end = end
-    flush()
-    return spans
-
-
-def _add(spans: list[tuple[int, int, int]], start: int, end: int, text: str, item: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end - start >= 3:
-        spans.append((start, end, item))
-
-
-def unit_texts(text: str) -> list[str]:
-    """The units of ``unit_spans`` as single-line strings."""
-    return [" ".join(text[s:e].split()) for s, e in unit_spans(text)]

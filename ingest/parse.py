@@ -17,8 +17,8 @@ from typing import Any
 import frontmatter
 import yaml
 
-from ingest.text import clean_heading, normalise_question, squash, strip_markup, tidy_lines
 from monorag.errors import ParseError
+from monorag.text import clean_heading, normalise_question, squash, strip_markup, tidy_lines
 from monorag.types import FAQ, Monograph, Section
 
 MAX_FILE_BYTES = 5_000_000

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.chunk import chunk_monograph, embedded_unit_spans
-from ingest.lexical import LexicalIndex
-from ingest.parse import is_monograph_file, parse_file
-from ingest.store import FileEntry, Store, current_chunks, lexical_dir, now
 from monorag.embed import Embedder
 from monorag.errors import MonoragError, ParseError
+from monorag.index.lexical import LexicalIndex
+from monorag.index.store import FileEntry, Store, current_chunks, lexical_dir, now
+from monorag.ingest.chunk import chunk_monograph
+from monorag.ingest.parse import is_monograph_file, parse_file
 from monorag.settings import Settings
+from monorag.text import embedded_unit_spans
 from monorag.types import Chunk, Monograph
 
 

@@ -118,7 +118,7 @@ class AnswerSettings(BaseModel):
     abstain_below: float | None = Field(
         None,
         description="Support score under which the answerer abstains. "
-        "Default: the calibrated value in qa/calibration.json.",
+        "Default: the calibrated value in qa/data/calibration.json.",
     )
 
 

@@ -12,6 +12,9 @@ from typing import Any, Literal
 SEP = " › "
 """Separator of heading paths in names and citations."""
 
+FAQ_SECTION = "FAQ"
+"""Section name of the chunks made from FAQ pairs (their text is ``Q: ...`` then ``A: ...``)."""
+
 ChunkKind = Literal["section", "faq"]
 
 

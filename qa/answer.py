@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest.chunk import unit_layout
-from ingest.lexical import LexicalIndex, tokenize
-from ingest.store import Store
 from monorag.embed import Embedder
+from monorag.index.lexical import LexicalIndex
+from monorag.index.store import Store
 from monorag.settings import AnswerSettings
+from monorag.text import tokenize, unit_layout
 from monorag.types import Answer, Citation, Evidence, Statement
 
 _LIST_QUESTION = re.compile(

@@ -12,8 +12,8 @@ from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
-from ingest.lexical import fold
-from ingest.store import FileEntry
+from monorag.index.store import FileEntry
+from monorag.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _MAX_WORDS = 4

@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from ingest.lexical import LexicalIndex
-from ingest.store import FileEntry, Store, current_chunks, lexical_dir
 from monorag.embed import Embedder, shared_embedder
 from monorag.errors import EmbeddingModelMismatchError, EmptyQuestionError, MonoragError
+from monorag.index.lexical import LexicalIndex
+from monorag.index.store import FileEntry, Store, current_chunks, lexical_dir
+from monorag.qa.answer import ExtractiveAnswerer, abstain
+from monorag.qa.conversation import Conversation, Turn
+from monorag.qa.drugs import DrugIndex, DrugLookup, words
 from monorag.settings import Settings
 from monorag.types import Answer, Evidence
-from qa.answer import ExtractiveAnswerer, abstain
-from qa.conversation import Conversation, Turn
-from qa.drugs import DrugIndex, DrugLookup, words
 
 MAX_QUESTION_CHARS = 2000
 """Longer questions are cut here: no clinical question needs more, and it bounds cost."""
@@ -51,9 +51,13 @@ class MonographInfo:
     chunks: int
 
 
+CALIBRATION_FILE = Path(__file__).resolve().parent / "data" / "calibration.json"
+"""Where ``monorag.eval.calibrate`` writes the fitted abstention threshold."""
+
+
 def calibrated_threshold() -> float:
-    """The abstention threshold calibrated on data (see ``qa/calibrate.py``)."""
-    text = (Path(__file__).parent / "calibration.json").read_text(encoding="utf-8")
+    """The abstention threshold calibrated on data (see ``eval/calibrate.py``)."""
+    text = CALIBRATION_FILE.read_text(encoding="utf-8")
     return float(json.loads(text)["abstain_below"])
 
 
@@ -91,7 +95,7 @@ class Engine:
             lexical = LexicalIndex.build(current_chunks(self.store, files))
             with contextlib.suppress(OSError):  # a read-only data dir costs a rebuild next time
                 lexical.save(folder, revision)
-        from qa.retrieve import Retriever
+        from monorag.qa.retrieve import Retriever
 
         self.files: dict[str, FileEntry] = files
         self.lexical = lexical
@@ -214,7 +218,7 @@ class Engine:
     def llm(self) -> Any:
         """The LLM answerer of the configured backend (built on first use)."""
         if self._llm is None:
-            from qa.generate import LLMAnswerer
+            from monorag.qa.generate import LLMAnswerer
 
             self._llm = LLMAnswerer.from_settings(self.settings.llm)
         return self._llm

@@ -32,13 +32,13 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from monorag.errors import BackendError
+from monorag.qa.citations import CitedText, clean_citations, parse_citations
+from monorag.qa.drugs import words
+from monorag.qa.guard import unsupported_numbers
+from monorag.qa.llm import describe, get_llm, server_url
+from monorag.qa.prompt import NOT_IN_MONOGRAPHS, build_messages, says_not_in_monographs
 from monorag.settings import LLMSettings
 from monorag.types import Answer, Citation, Evidence, Statement
-from qa.citations import CitedText, clean_citations, parse_citations
-from qa.drugs import words
-from qa.guard import unsupported_numbers
-from qa.llm import describe, get_llm, server_url
-from qa.prompt import NOT_IN_MONOGRAPHS, build_messages, says_not_in_monographs
 
 FALLBACK_MODE = "extractive-fallback"
 

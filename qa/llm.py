@@ -30,8 +30,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ValidationError
 
 from monorag.errors import BackendError
+from monorag.qa.prompt import NOT_IN_MONOGRAPHS, evidence_blocks
 from monorag.settings import LLMSettings
-from qa.prompt import NOT_IN_MONOGRAPHS, evidence_blocks
 
 
 class LLMFactory(Protocol):

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ingest.lexical import LexicalIndex
-from ingest.store import FileEntry, Store
+from monorag.index.lexical import LexicalIndex
+from monorag.index.store import FileEntry, Store
 from monorag.settings import RetrieveSettings
 from monorag.types import Chunk, Evidence
 

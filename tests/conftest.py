@@ -57,7 +57,7 @@ def corpus_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """A store holding the bundled corpus, ingested once per session (read-only for tests)."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     settings = make_settings(tmp_path_factory.mktemp("seed") / "store")
     report = ingest([CORPUS], settings, embedder)

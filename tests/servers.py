@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.store import forget_client
+from monorag.index.store import forget_client
 from monorag.settings import StoreSettings
 
 CHROMA = Path(sys.executable).parent / "chroma"

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monorag import ui
 from monorag.settings import StoreSettings
 from monorag.types import Answer, Citation
+from monorag.ui import present
 from tests.conftest import EMA, PROJECT, SEED
 
 APP = str(PROJECT / "app.py")
@@ -31,7 +31,7 @@ _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 def plain(markdown: str) -> str:
     """Markdown written by the app, back to the text a reader sees (escapes removed)."""
-    return _UNESCAPE.sub(r"\1", markdown).replace(ui.WORD_JOINER, "")
+    return _UNESCAPE.sub(r"\1", markdown).replace(present.WORD_JOINER, "")
 
 
 def texts(block: object) -> str:
@@ -107,7 +107,7 @@ def test_question_renders_answer_with_citations_and_sources(app: AppTest) -> Non
     in_sources = texts(sources)
     for citation in answer.citations:
         assert citation.source in in_sources
-        assert f"last modified {ui.format_date(citation.last_modified)}" in in_sources
+        assert f"last modified {present.format_date(citation.last_modified)}" in in_sources
         assert citation.quote
         assert f":orange-background[**{citation.quote}**]" in in_sources
     assert re.search(r"Extractive answer.* · \d+\.\d s", shown)
@@ -321,52 +321,52 @@ def test_escape_markdown_neutralises_every_construct() -> None:
         ":red[red] :material/home: :smile: $x^2$ `code` **strong** _em_ ~~del~~ | a | b |\n"
         "===\nmail me@x.test or www.x.test"
     )
-    escaped = ui.escape_markdown(hostile)
+    escaped = present.escape_markdown(hostile)
     # Every ASCII punctuation character is escaped; nothing else is added but word joiners.
-    unescaped = re.sub(r"\\(.)", r"\1", escaped).replace(ui.WORD_JOINER, "")
+    unescaped = re.sub(r"\\(.)", r"\1", escaped).replace(present.WORD_JOINER, "")
     assert unescaped == "\n".join(line.lstrip() for line in hostile.split("\n"))
     assert not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\[!-/:-@\[-`{-~]", "", escaped))
-    assert "http" + ui.WORD_JOINER in escaped and "www" + ui.WORD_JOINER in escaped
-    assert "@" + ui.WORD_JOINER in escaped
+    assert "http" + present.WORD_JOINER in escaped and "www" + present.WORD_JOINER in escaped
+    assert "@" + present.WORD_JOINER in escaped
     assert "\n    " not in escaped
-    assert ui.escape_markdown("  a\n  b", keep_leading=True) == "  a\nb"
+    assert present.escape_markdown("  a\n  b", keep_leading=True) == "  a\nb"
 
 
 def test_passage_markdown_highlights_the_quote_across_line_breaks() -> None:
     text = (
         "Take it with food.\nThe dose is 4 mg\nonce daily.\n* Elderly: no change.\n* Renal: 3 mg."
     )
-    out = ui.passage_markdown(text, "The dose is 4 mg once daily. Renal: 3 mg.")
+    out = present.passage_markdown(text, "The dose is 4 mg once daily. Renal: 3 mg.")
     assert ":orange-background[**The dose is 4 mg**]" in out
     assert ":orange-background[**once daily\\.**]" in out
     assert "- :orange-background[**Renal\\: 3 mg\\.**]" in out
     assert "Take it with food\\." in out and "orange-background[Take" not in out
     assert "- Elderly\\: no change\\.\n- :orange" in out
     # Highlights next to letters and punctuation keep their neighbours' spacing.
-    inline = ui.passage_markdown("Dose(s):2 mg daily, then stop.", "2 mg daily,")
+    inline = present.passage_markdown("Dose(s):2 mg daily, then stop.", "2 mg daily,")
     assert inline == "Dose\\(s\\)\\::orange-background[**2 mg daily\\,**] then stop\\."
-    assert ui.passage_markdown("<script>x</script>", "") == "\\<script\\>x\\<\\/script\\>"
-    assert ui.highlight_spans("abc", "not there") == []
+    assert present.passage_markdown("<script>x</script>", "") == "\\<script\\>x\\<\\/script\\>"
+    assert present.highlight_spans("abc", "not there") == []
 
 
 def test_answer_markdown_badges_known_keys_only() -> None:
     citations = [Citation("S1", "Drug", "Dosage", "drug.md", "2025-01-02")]
-    out = ui.answer_markdown("Take 4 mg [S1]. Also [S7] *x*\n- one [S1]\n- two", citations)
+    out = present.answer_markdown("Take 4 mg [S1]. Also [S7] *x*\n- one [S1]\n- two", citations)
     assert out.startswith("Take 4 mg :blue-badge[S1]\\. Also")
     assert "\\[S7\\]" in out and "\\*x\\*" in out
     assert out.endswith("- one :blue-badge[S1]\n- two")
-    assert ui.citation_markdown(citations[0]) == ":blue-badge[S1] Drug › Dosage"
+    assert present.citation_markdown(citations[0]) == ":blue-badge[S1] Drug › Dosage"
 
 
 def test_format_date() -> None:
-    assert ui.format_date("2025-09-22T17:21:53.946Z") == "22 Sep 2025"
-    assert ui.format_date("2022-02-16") == "16 Feb 2022"
-    assert ui.format_date("") == "unknown"
-    assert ui.format_date("spring 2020") == "spring 2020"
+    assert present.format_date("2025-09-22T17:21:53.946Z") == "22 Sep 2025"
+    assert present.format_date("2022-02-16") == "16 Feb 2022"
+    assert present.format_date("") == "unknown"
+    assert present.format_date("spring 2020") == "spring 2020"
 
 
 def test_corpus_state_sees_new_changed_and_removed_files(tmp_path: Path, embedder: object) -> None:
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
     from tests.conftest import make_settings
 
     corpus = tmp_path / "corpus"
@@ -375,20 +375,20 @@ def test_corpus_state_sees_new_changed_and_removed_files(tmp_path: Path, embedde
     shutil.copy(SEED, seed)
     settings = make_settings(tmp_path / "store")
     store: StoreSettings = settings.store
-    assert ui.corpus_state(corpus, store).reason == "the index does not exist yet"
+    assert present.corpus_state(corpus, store).reason == "the index does not exist yet"
     ingest([corpus], settings, embedder)  # type: ignore[arg-type]
-    assert not ui.corpus_state(corpus, store).stale
+    assert not present.corpus_state(corpus, store).stale
     seed.touch()  # newer but identical: nothing to do
-    assert not ui.corpus_state(corpus, store).stale
+    assert not present.corpus_state(corpus, store).stale
     second = corpus / SECOND
     shutil.copy(EMA / SECOND, second)
-    assert ui.corpus_state(corpus, store).reason.startswith("1 new")
+    assert present.corpus_state(corpus, store).reason.startswith("1 new")
     ingest([corpus], settings, embedder)  # type: ignore[arg-type]
-    assert not ui.corpus_state(corpus, store).stale
+    assert not present.corpus_state(corpus, store).stale
     second.unlink()
     seed.write_text(SEED.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
-    state = ui.corpus_state(corpus, store)
+    state = present.corpus_state(corpus, store)
     assert state.stale and state.reason.startswith("1 changed, 1 removed")
     # A corpus folder without monographs leaves the index alone (no accidental wipe).
     seed.unlink()
-    assert not ui.corpus_state(corpus, store).stale
+    assert not present.corpus_state(corpus, store).stale

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import chunk_monograph
-from ingest.parse import parse_file
-from ingest.pipeline import ingest
-from ingest.store import Store, current_chunks
 from monorag.embed import Embedder
 from monorag.errors import ParseError
+from monorag.index.store import Store, current_chunks
+from monorag.ingest.chunk import chunk_monograph
+from monorag.ingest.parse import parse_file
+from monorag.ingest.pipeline import ingest
 from monorag.settings import Settings
 
 SEED = Path(__file__).resolve().parent.parent / "corpus" / "pomalidomide.md"

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bench.corpus import rename, shuffle_sections, synthesize, touch
-from bench.questions import make_questions
-from bench.report import COLUMNS, METRICS, ratio, render_markdown
-from bench.runner import percentile
-from ingest.parse import parse_file
-from monorag.cli import app
+from monorag.bench.corpus import rename, shuffle_sections, synthesize, touch
+from monorag.bench.questions import make_questions
+from monorag.bench.report import COLUMNS, METRICS, ratio, render_markdown
+from monorag.bench.runner import percentile
+from monorag.ingest.parse import parse_file
+from monorag.ui.cli import app
 
 PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT / "corpus"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monorag.cli import app
+from monorag.ui.cli import app
 from tests import servers
 
 pytestmark = pytest.mark.server
@@ -51,7 +51,7 @@ def test_ingest_status_and_ask_through_a_chroma_server(
 
     # Another process (as a second app replica would be) sees the same store.
     proc = subprocess.run(
-        [sys.executable, "-m", "monorag.cli", *common, "status", "--json"],
+        [sys.executable, "-m", "monorag.ui.cli", *common, "status", "--json"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import FAQ_SECTION, blocks, chunk_monograph, sentences, split_text
-from ingest.parse import is_monograph_file, parse_bytes, parse_file
 from monorag.embed import Embedder
-from monorag.types import SEP, Chunk, Monograph
+from monorag.ingest.chunk import chunk_monograph, split_text
+from monorag.ingest.parse import is_monograph_file, parse_bytes, parse_file
+from monorag.text import blocks, sentences
+from monorag.types import FAQ_SECTION, SEP, Chunk, Monograph
 
 SEED = Path(__file__).resolve().parent.parent / "corpus" / "pomalidomide.md"
 WINDOW = 256

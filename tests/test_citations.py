@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.citations import clean_citations, parse_citations, split_statements, strip_citations
+from monorag.qa.citations import clean_citations, parse_citations, split_statements, strip_citations
 
 VALID = {"S1", "S2", "S3"}
 

@@ -18,15 +18,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
-from ingest.parse import parse_file
-from monorag.cli import app
 from monorag.embed import Embedder
+from monorag.ingest.parse import parse_file
+from monorag.qa.engine import Engine
+from monorag.qa.generate import FALLBACK_MODE, LLMAnswerer
+from monorag.qa.guard import unsupported_numbers
+from monorag.qa.prompt import evidence_blocks
 from monorag.settings import Settings
 from monorag.types import Answer, Chunk, Evidence
-from qa.engine import Engine
-from qa.generate import FALLBACK_MODE, LLMAnswerer
-from qa.guard import unsupported_numbers
-from qa.prompt import evidence_blocks
+from monorag.ui.cli import app
 from tests.conftest import SEED, make_settings
 
 SIBLING = "Zentramide"
@@ -112,7 +112,7 @@ BOTH = [
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Settings, Path]:
     """A store holding the seed and its generated sibling; yields (settings, corpus)."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     root = tmp_path_factory.mktemp("pair")
     corpus = root / "corpus"
@@ -281,7 +281,7 @@ def test_cli_prints_the_last_modified_date_of_every_citation(
 
 
 def test_cli_says_when_a_monograph_has_no_date(tmp_path: Path, embedder: Embedder) -> None:
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

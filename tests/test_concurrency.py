@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from monorag.embed import Embedder
+from monorag.qa.conversation import Conversation
+from monorag.qa.engine import Engine
 from monorag.settings import Settings
 from monorag.types import Answer
-from qa.conversation import Conversation
-from qa.engine import Engine
 from tests import servers
 from tests.conftest import SEED, make_settings
 
@@ -107,7 +107,7 @@ def signature(answer: Answer) -> tuple[Any, ...]:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """A store with the seed and a generated second monograph."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     root = tmp_path_factory.mktemp("concurrency")
     corpus = root / "corpus"
@@ -245,7 +245,7 @@ import json, sys, time, traceback
 from pathlib import Path
 import monorag
 from monorag.settings import Settings
-from qa.engine import Engine
+from monorag.qa.engine import Engine
 
 url, db, out, stop = sys.argv[1:5]
 questions = json.loads(sys.argv[5])
@@ -305,7 +305,7 @@ def test_reader_process_never_sees_a_half_replaced_monograph(
     ``cache``: the reader has its own data folder (BM25 cache), or shares the writer's, as
     two processes started with the same MONORAG_DB do.
     """
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -376,7 +376,7 @@ def test_an_engine_that_has_not_noticed_a_reingest_answers_from_the_new_version(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Passages found in the old revision are gone: the engine reloads instead of abstaining."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.store import FileEntry
-from qa.drugs import DrugIndex, known_drug_names, words
+from monorag.index.store import FileEntry
+from monorag.qa.drugs import DrugIndex, known_drug_names, words
 
 
 def entry(key: str, title: str, aliases: list[str]) -> FileEntry:

@@ -9,7 +9,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
-from eval.baseline import (
+from monorag.eval.baseline import (
     CHUNK_SIZE,
     LangChainBaseline,
     drop_faq,
@@ -17,7 +17,7 @@ from eval.baseline import (
     load_text,
     sections_of,
 )
-from ingest.parse import parse_file
+from monorag.ingest.parse import parse_file
 from monorag.types import Monograph, Section
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

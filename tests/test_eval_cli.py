@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eval.cli import eval_settings, modes_of
-from monorag.cli import app
 from monorag.errors import MonoragError
+from monorag.eval.cli import eval_settings, modes_of
 from monorag.settings import Settings
+from monorag.ui.cli import app
 
 
 @pytest.mark.parametrize(
@@ -62,9 +62,9 @@ def test_help_does_not_import_the_harness() -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from monorag.cli import app\n"
+        "from monorag.ui.cli import app\n"
         "CliRunner().invoke(app, ['eval', '--help'])\n"
-        "heavy = [m for m in ('eval.harness', 'torch', 'chromadb', 'matplotlib') "
+        "heavy = [m for m in ('monorag.eval.harness', 'torch', 'chromadb', 'matplotlib') "
         "if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eval.dataset import (
+from monorag.eval.dataset import (
     DEFAULT_EVAL_SET,
     SCHEMA_VERSION,
     EvalSet,
@@ -22,7 +22,7 @@ from eval.dataset import (
     save_eval_set,
     to_data,
 )
-from eval.variants import KNOWN_DRUGS
+from monorag.eval.variants import KNOWN_DRUGS
 from tests.eval_corpus import write_corpus
 
 PROJECT = Path(__file__).resolve().parent.parent

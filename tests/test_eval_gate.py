@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from eval.dataset import DEFAULT_EVAL_SET, corpus_files, load_corpus, load_eval_set
-from eval.gate import DEFAULT_THRESHOLDS, GATED, check, load_thresholds
-from eval.harness import EvalConfig, run_eval
-from eval.report import write_reports
 from monorag.embed import Embedder
+from monorag.eval.dataset import DEFAULT_EVAL_SET, corpus_files, load_corpus, load_eval_set
+from monorag.eval.gate import DEFAULT_THRESHOLDS, GATED, check, load_thresholds
+from monorag.eval.harness import EvalConfig, run_eval
+from monorag.eval.report import write_reports
 from monorag.settings import PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.slow

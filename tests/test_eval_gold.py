@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from eval.gold import LabelParams, SectionMatch, SectionMatcher
 from monorag.embed import Embedder
+from monorag.eval.gold import LabelParams, SectionMatch, SectionMatcher
 
 
 class TableEmbed:

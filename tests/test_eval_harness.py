@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from eval.dataset import (
+from monorag.embed import Embedder
+from monorag.errors import MonoragError
+from monorag.eval.dataset import (
     EvalSet,
     EvalSetError,
     build_eval_set,
@@ -19,14 +21,12 @@ from eval.dataset import (
     load_corpus,
     save_eval_set,
 )
-from eval.harness import EvalConfig, EvalRun, run_eval
-from eval.judge import Judge
-from ingest.pipeline import ingest
-from ingest.store import Store
-from monorag.embed import Embedder
-from monorag.errors import MonoragError
+from monorag.eval.harness import EvalConfig, EvalRun, run_eval
+from monorag.eval.judge import Judge
+from monorag.index.store import Store
+from monorag.ingest.pipeline import ingest
+from monorag.qa.llm import get_llm
 from monorag.settings import LLMSettings, Settings
-from qa.llm import get_llm
 from tests.eval_corpus import write_corpus
 
 pytestmark = pytest.mark.slow

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from eval.judge import Judge, parse_grade
 from monorag.errors import BackendError
+from monorag.eval.judge import Judge, parse_grade
+from monorag.qa.llm import get_llm
 from monorag.settings import LLMSettings
-from qa.llm import get_llm
 
 
 @pytest.mark.parametrize(

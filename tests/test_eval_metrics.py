@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.metrics import (
+from monorag.eval.metrics import (
     abstention_accuracy,
     citation_precision,
     embedding_similarity,
@@ -26,7 +26,7 @@ from eval.metrics import (
     token_f1,
     tokens,
 )
-from ingest.parse import parse_file
+from monorag.ingest.parse import parse_file
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from eval.gate import check, load_thresholds, record_thresholds
-from eval.harness import EvalRun, QuestionResult, summarise
-from eval.report import markdown, summary_table, write_reports
+from monorag.eval.gate import check, load_thresholds, record_thresholds
+from monorag.eval.harness import EvalRun, QuestionResult, summarise
+from monorag.eval.report import markdown, summary_table, write_reports
 
 
 def result(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.variants import (
+from monorag.eval.variants import (
     ATTRIBUTE_PROBES,
     KNOWN_DRUGS,
     attribute_probes,
@@ -21,7 +21,7 @@ from eval.variants import (
     terse,
     with_drug_name,
 )
-from ingest.parse import parse_file
+from monorag.ingest.parse import parse_file
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

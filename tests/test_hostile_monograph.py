@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from ingest.store import current_chunks
 from monorag.embed import Embedder
+from monorag.index.store import current_chunks
+from monorag.qa.engine import Engine
+from monorag.qa.generate import FALLBACK_MODE, LLMAnswerer
+from monorag.qa.guard import unsupported_numbers
+from monorag.qa.llm import get_llm
+from monorag.qa.prompt import SYSTEM_PROMPT, build_messages, evidence_blocks
 from monorag.settings import Settings
 from monorag.types import Answer
-from qa.engine import Engine
-from qa.generate import FALLBACK_MODE, LLMAnswerer
-from qa.guard import unsupported_numbers
-from qa.llm import get_llm
-from qa.prompt import SYSTEM_PROMPT, build_messages, evidence_blocks
 from tests.conftest import make_settings
 
 DRUG = "Veltorazine"
@@ -103,7 +103,7 @@ OTHER_QUESTIONS = [
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """A store holding the hostile monograph."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     root = tmp_path_factory.mktemp("hostile")
     corpus = root / "corpus"
@@ -158,7 +158,7 @@ def test_answers_never_quote_the_injected_lines(engine: Engine, question: str) -
 def test_a_topical_injection_next_to_the_dose_is_not_quoted(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

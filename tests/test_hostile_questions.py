@@ -11,16 +11,16 @@ from dataclasses import replace
 import pytest
 from typer.testing import CliRunner
 
-from monorag.cli import app
 from monorag.embed import Embedder
 from monorag.errors import EmptyQuestionError, MonoragError
+from monorag.qa.engine import MAX_QUESTION_CHARS, Engine
+from monorag.qa.generate import FALLBACK_MODE, LLMAnswerer
+from monorag.qa.guard import unsupported_numbers
+from monorag.qa.llm import get_llm
+from monorag.qa.prompt import build_messages, evidence_blocks
 from monorag.settings import Settings
 from monorag.types import Answer
-from qa.engine import MAX_QUESTION_CHARS, Engine
-from qa.generate import FALLBACK_MODE, LLMAnswerer
-from qa.guard import unsupported_numbers
-from qa.llm import get_llm
-from qa.prompt import build_messages, evidence_blocks
+from monorag.ui.cli import app
 from tests.conftest import make_settings
 
 
@@ -189,7 +189,7 @@ Bleeding, anaemia, nausea, dizziness and headache.
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
     """Two small generated monographs: a drug must be recognised to be answered alone."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     root = tmp_path_factory.mktemp("invisible")
     corpus = root / "corpus"

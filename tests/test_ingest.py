@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ingest.pipeline as pipeline
-from ingest.chunk import chunk_monograph, unit_spans
-from ingest.lexical import LexicalIndex
-from ingest.parse import parse_file
-from ingest.pipeline import IngestReport, Progress, ingest
-from ingest.store import Store, current_chunks, lexical_dir, unit_id
+import monorag.ingest.pipeline as pipeline
 from monorag.embed import Embedder
 from monorag.errors import EmbeddingModelMismatchError
+from monorag.index.lexical import LexicalIndex
+from monorag.index.store import Store, current_chunks, lexical_dir, unit_id
+from monorag.ingest.chunk import chunk_monograph
+from monorag.ingest.parse import parse_file
+from monorag.ingest.pipeline import IngestReport, Progress, ingest
 from monorag.settings import Settings
+from monorag.text import unit_spans
 
 SEED = Path(__file__).resolve().parent.parent / "corpus" / "pomalidomide.md"
 
@@ -304,9 +305,9 @@ def test_renamed_file_is_moved_without_a_duplicate_warning(
 def test_store_of_another_format_asks_for_a_rebuild(
     settings: Settings, corpus_dir: Path, embedder: Embedder
 ) -> None:
-    from ingest.store import Store
     from monorag.errors import StoreFormatError
-    from qa.engine import Engine
+    from monorag.index.store import Store
+    from monorag.qa.engine import Engine
 
     assert ingest([corpus_dir], settings, embedder).ok
     store = Store.open(settings.store)

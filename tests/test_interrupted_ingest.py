@@ -1,7 +1,7 @@
 """A `monorag ingest` killed with SIGKILL at any point leaves a store that readers can trust
 and that the next ingest repairs (issue 7).
 
-Deterministic kill points: the subprocess runs the real CLI (``monorag.cli.main``) through a
+Deterministic kill points: the subprocess runs the real CLI (``monorag.ui.cli.main``) through a
 small driver written by this test. The driver wraps Chroma's ``Collection`` writes, the
 model's ``encode`` and the BM25 build, and at the chosen event (say, "the 5th file's
 manifest switch") writes a marker file and sleeps; the test then SIGKILLs it. The product
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import unit_spans
-from ingest.lexical import LexicalIndex
-from ingest.pipeline import ingest
-from ingest.store import Store, current_chunks, lexical_dir
 from monorag.embed import Embedder
+from monorag.index.lexical import LexicalIndex
+from monorag.index.store import Store, current_chunks, lexical_dir
+from monorag.ingest.pipeline import ingest
 from monorag.settings import Settings
+from monorag.text import unit_spans
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def forward(self, *args, **kwargs):
 
 SentenceTransformer.forward = forward
 
-from ingest.lexical import LexicalIndex  # noqa: E402
+from monorag.index.lexical import LexicalIndex  # noqa: E402
 
 real_build = LexicalIndex.build.__func__
 
@@ -119,12 +119,12 @@ def build(cls, *args, **kwargs):
 
 LexicalIndex.build = classmethod(build)
 
-import ingest.pipeline  # noqa: E402
+import monorag.ingest.pipeline  # noqa: E402
 
 # One file per commit group by default, so that kill points can fall between files.
 ingest.pipeline.GROUP_CHUNKS = int(os.environ.get("GROUP_CHUNKS", "1"))
 
-from monorag.cli import main  # noqa: E402
+from monorag.ui.cli import main  # noqa: E402
 
 sys.argv = ["monorag", *sys.argv[1:]]
 main()

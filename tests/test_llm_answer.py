@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from monorag.errors import BackendError
-from monorag.settings import LLMSettings
-from monorag.types import Answer, Chunk, Evidence
-from qa.generate import FALLBACK_MODE, LLMAnswerer
-from qa.llm import echo_answer, get_llm
-from qa.prompt import (
+from monorag.qa.generate import FALLBACK_MODE, LLMAnswerer
+from monorag.qa.llm import echo_answer, get_llm
+from monorag.qa.prompt import (
     NOT_IN_MONOGRAPHS,
     SYSTEM_PROMPT,
     build_messages,
@@ -18,6 +16,8 @@ from qa.prompt import (
     says_not_in_monographs,
     user_message,
 )
+from monorag.settings import LLMSettings
+from monorag.types import Answer, Chunk, Evidence
 
 DOSAGE = (
     "The recommended starting dose is 4 mg once daily on days 1 to 21 of repeated 28-day "

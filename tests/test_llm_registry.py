@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from monorag.errors import BackendError
+from monorag.qa import llm
+from monorag.qa.generate import LLMAnswerer
+from monorag.qa.prompt import NOT_IN_MONOGRAPHS
 from monorag.settings import LLMSettings, Settings
 from monorag.types import Answer, Chunk, Evidence
-from qa import llm
-from qa.generate import LLMAnswerer
-from qa.prompt import NOT_IN_MONOGRAPHS
 
 PASSAGE = (
     "The recommended starting dose is 4 mg once daily on days 1 to 21 of repeated 28-day "

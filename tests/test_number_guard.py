@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.guard import find_mentions, unsupported_numbers
+from monorag.qa.guard import find_mentions, unsupported_numbers
 
 EVIDENCE = [
     "The recommended starting dose is 4 mg once daily taken orally on Days 1 to 21 of "

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.parse import is_monograph_file, parse_bytes, parse_file
-from ingest.text import normalise_question
+from monorag.ingest.parse import is_monograph_file, parse_bytes, parse_file
+from monorag.text import normalise_question
 from monorag.types import SEP, Monograph
 
 SEED = Path(__file__).resolve().parent.parent / "corpus" / "pomalidomide.md"

@@ -14,9 +14,9 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunk import chunk_monograph
-from ingest.parse import parse_bytes
 from monorag.errors import ParseError
+from monorag.ingest.chunk import chunk_monograph
+from monorag.ingest.parse import parse_bytes
 from monorag.types import Monograph
 
 PATH = Path("/fuzz/corpus/fuzzed-drug.md")

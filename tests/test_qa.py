@@ -10,10 +10,10 @@ import pytest
 
 from monorag.embed import Embedder
 from monorag.errors import EmptyQuestionError
+from monorag.qa.conversation import Conversation
+from monorag.qa.engine import Engine
 from monorag.settings import Settings
 from monorag.types import Answer
-from qa.conversation import Conversation
-from qa.engine import Engine
 from tests.conftest import CORPUS, EMA, make_settings
 
 SEED_TITLE = "Pomalidomide"
@@ -158,7 +158,7 @@ def test_json_shape(engine: Engine) -> None:
 
 def test_every_seed_faq_is_answered_groundedly(engine: Engine) -> None:
     """Each FAQ question, with its FAQ chunk held out, gets a grounded, cited answer."""
-    from ingest.parse import parse_file
+    from monorag.ingest.parse import parse_file
 
     mono = parse_file(CORPUS / "pomalidomide.md")
     answered = 0
@@ -176,7 +176,7 @@ def test_every_seed_faq_is_answered_groundedly(engine: Engine) -> None:
 
 @pytest.fixture(scope="session")
 def two_drugs(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path_factory.mktemp("two") / "corpus"
     corpus.mkdir()
@@ -228,7 +228,7 @@ def test_two_drugs_in_one_answer_are_labelled(two_drugs: Engine) -> None:
 
 def test_store_change_is_picked_up(tmp_path: Path, embedder: Embedder) -> None:
     """An engine notices another ingest (store revision moved) and reloads."""
-    from ingest.pipeline import ingest
+    from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

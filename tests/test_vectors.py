@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ingest.pipeline as pipeline
-from ingest.chunk import unit_spans
-from ingest.pipeline import Progress, ingest
-from ingest.store import Store, current_chunks
+import monorag.ingest.pipeline as pipeline
 from monorag.embed import Embedder
+from monorag.index.store import Store, current_chunks
+from monorag.ingest.pipeline import Progress, ingest
+from monorag.qa.engine import Engine
 from monorag.settings import Settings
-from qa.engine import Engine
+from monorag.text import unit_spans
 from tests.conftest import CORPUS, make_settings
 from tests.test_ingest import assert_consistent
 

@@ -143,8 +143,8 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Parse, chunk and embed monographs into the store (incremental)."""
-    from ingest.pipeline import ingest as run_ingest
     from monorag.embed import shared_embedder
+    from monorag.ingest.pipeline import ingest as run_ingest
 
     settings = STATE.settings
     with handled():
@@ -176,7 +176,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show what the store holds."""
-    from ingest.store import Store
+    from monorag.index.store import Store
 
     with handled():
         store = Store.open(STATE.settings.store)
@@ -269,8 +269,8 @@ def bench(
     """Benchmark ingest, question latency, memory and disk against the LangChain baseline."""
     import time
 
-    from bench.report import write
-    from bench.runner import BenchConfig, CorpusSpec, run
+    from monorag.bench.report import write
+    from monorag.bench.runner import BenchConfig, CorpusSpec, run
 
     start = time.monotonic()
 
@@ -312,7 +312,7 @@ def bench(
 
 
 def _corpus_option(value: str) -> Any:
-    from bench.runner import CorpusSpec
+    from monorag.bench.runner import CorpusSpec
 
     name, sep, path = value.partition("=")
     if not sep or not name or not path:
@@ -363,7 +363,7 @@ def ask(
             questions = [line.strip() for line in lines if line.strip()]
         else:
             questions = [question or ""]
-        from qa.engine import Engine
+        from monorag.qa.engine import Engine
 
         engine = Engine(settings)
         for q in questions:
@@ -429,7 +429,7 @@ def evaluate(
     The corpus is ingested into a store of its own under the report folder (the global
     --db is not touched), so the figures always describe exactly that corpus.
     """
-    from eval.cli import EvalOptions, run_eval_command
+    from monorag.eval.cli import EvalOptions, run_eval_command
 
     with handled():
         settings = Settings.from_env(

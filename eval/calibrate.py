@@ -1,7 +1,7 @@
 """Calibrate the extractive answerer's abstention threshold on data.
 
-Run ``python -m qa.calibrate`` to rewrite ``qa/calibration.json``. The data: a store of
-the bundled corpus plus a deterministic sample of the EMA leaflets; answerable questions
+Run ``python -m monorag.eval.calibrate`` to rewrite ``qa/data/calibration.json``. The data:
+a store of the bundled corpus plus a deterministic sample of the EMA leaflets; answerable questions
 are the monographs' own FAQ questions (with their FAQ chunks held out, so the answer must
 come from the body) and, for leaflets, questions every EU leaflet answers by its
 structure (use, side effects, how to take); unanswerable ones are attribute probes the
@@ -18,12 +18,12 @@ import tempfile
 from pathlib import Path
 
 import monorag  # noqa: F401  - offline switches first
-from eval.variants import attribute_probes, monograph_text
-from ingest.parse import is_monograph_file, parse_file
-from ingest.pipeline import ingest
 from monorag.embed import shared_embedder
+from monorag.eval.variants import attribute_probes, monograph_text
+from monorag.ingest.parse import is_monograph_file, parse_file
+from monorag.ingest.pipeline import ingest
+from monorag.qa.engine import CALIBRATION_FILE, Engine
 from monorag.settings import DEFAULT_CORPUS, PROJECT_DIR, Settings
-from qa.engine import Engine
 
 LEAFLET_QUESTIONS = (
     "What is {drug} used for?",
@@ -72,7 +72,11 @@ def main() -> None:
         "--leaflets", type=Path, default=PROJECT_DIR.parent / "shared/corpora/ema-leaflets"
     )
     parser.add_argument("--sample", type=int, default=40)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "calibration.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=CALIBRATION_FILE,
+    )
     args = parser.parse_args()
 
     leaflets = sorted(f for f in args.leaflets.glob("*.md") if is_monograph_file(f))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -20,61 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from monorag.text import tokenize
 from monorag.types import Chunk
 
 FORMAT = "3"
 """Version of the tokenizer and file layout; part of the cache stamp, so a change rebuilds."""
-
-_TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
-_STOPWORD_TEXT = """
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers him his how i if in into is it its itself me more most my
-no nor not of off on once only or other our out over own same she should so some such than
-that the their them then there these they this those through to too under until up very was
-we were what when where which while who whom why will with would you your yours patient
-patients take taking used use
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens with light plural folding; hyphenated terms also split.
-
-    ``CYP1A2`` stays one token; ``days 1-21`` yields ``1-21``, ``1`` and ``21``.
-    """
-    out: list[str] = []
-    for token in _TOKEN.findall(text.lower()):
-        token = token.strip(".")
-        if not token or token in STOPWORDS:
-            continue
-        out.append(fold(token))
-        if "-" in token or "/" in token:
-            out.extend(fold(p) for p in re.split(r"[-/]", token) if p and p not in STOPWORDS)
-    return out
-
-
-def fold(token: str) -> str:
-    """Light suffix folding: ``effects`` -> ``effect``, ``monitored`` -> ``monitor``."""
-    if token[0].isdigit():
-        return token
-    if len(token) > 4 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 7 and token.endswith(("tion", "tions")):
-        return token[: -4 if token.endswith("tions") else -3]
-    if len(token) > 6 and token.endswith("ing"):
-        return _undouble(token[:-3])
-    if len(token) > 5 and token.endswith("ed") and not token.endswith("eed"):
-        return _undouble(token[:-2])
-    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    return token
-
-
-def _undouble(stem: str) -> str:
-    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "ls":
-        return stem[:-1]
-    return stem
 
 
 class LexicalIndex:

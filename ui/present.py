@@ -267,9 +267,9 @@ def corpus_state(corpus: Path, settings: StoreSettings) -> CorpusState:
     Cheap: a file is hashed only when its mtime is newer than its indexing time, so an
     unchanged corpus of thousands of monographs costs one ``stat`` per file.
     """
-    from ingest.pipeline import discover
-    from ingest.store import Store
     from monorag.errors import StoreNotFoundError
+    from monorag.index.store import Store
+    from monorag.ingest.pipeline import discover
 
     found, _ = discover([corpus])
     if not found:

@@ -1,0 +1,246 @@
+"""The project's one copy of text handling: markup clean-up, sentence and unit splitting,
+tokenising for BM25.
+
+Every layer that needs a sentence or a word uses these functions, so a chunk's units at
+ingest, the answerer's quotes, the LLM guard's sentences and the eval's reference units are
+cut the same way. The sentence splitter is a regular expression rather than pysbd: it
+returns character spans (the index stores one vector per span and the answerer quotes the
+span verbatim) and runs in microseconds per paragraph; pysbd, measured on these corpora, is
+two orders of magnitude slower and re-normalises whitespace, which would break the offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monorag.types import Chunk
+
+_HTML_NAMES = (
+    "a|abbr|address|article|aside|audio|b|big|blockquote|body|br|button|canvas|caption|"
+    "center|cite|code|col|colgroup|dd|del|details|dfn|div|dl|dt|em|embed|fieldset|"
+    "figcaption|figure|font|footer|form|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|"
+    "kbd|label|legend|li|link|main|mark|meta|nav|noscript|object|ol|option|p|param|picture|"
+    "pre|q|s|samp|script|section|select|small|source|span|strike|strong|style|sub|summary|"
+    "sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|title|tr|tt|u|ul|var|video|wbr"
+)
+# Only HTML element names count as tags: "ALT <ULN and >3 x baseline" is a clinical
+# statement, not a tag. Lower case with attributes; any case when bare (<B>, </P>, <BR/>).
+_TAG = re.compile(rf"</?(?:{_HTML_NAMES})(?:\s[^<>]*)?/?>|</?(?i:{_HTML_NAMES})\s*/?>")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BOLD = re.compile(r"\*\*|__")
+_WS = re.compile(r"[ \t\u00a0]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_markup(text: str) -> tuple[str, bool]:
+    """Remove HTML tags and comments (and script/style bodies) and bold markers.
+
+    Returns the text and whether any HTML was found, so the parser can warn about it.
+    Markdown lists and line structure are kept: the chunker needs them.
+    """
+    had_html = bool(_COMMENT.search(text) or _SCRIPT.search(text) or _TAG.search(text))
+    text = _COMMENT.sub(" ", text)
+    text = _SCRIPT.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _BOLD.sub("", text)
+    text = _CONTROL.sub("", text)
+    return text, had_html
+
+
+def squash(text: str) -> str:
+    """Collapse all whitespace (newlines too) into single spaces."""
+    return " ".join(text.split())
+
+
+def tidy_lines(text: str) -> str:
+    """Collapse runs of spaces inside lines and runs of blank lines; trim the ends."""
+    lines = [_WS.sub(" ", line).rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line.strip() and (not out or not out[-1].strip()):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+def clean_heading(raw: str) -> str:
+    """Heading text without markdown emphasis, trailing colons or closing hashes."""
+    text, _ = strip_markup(raw)
+    text = re.sub(r"\s#+\s*$", "", text)
+    text = text.replace("*", "").replace("`", "")
+    return squash(text).rstrip(":").strip()
+
+
+def normalise_question(text: str) -> str:
+    """A key under which two phrasings of the same FAQ question compare equal."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+# -- sentences, list items and units ---------------------------------------------------
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(?:e\.g|i\.e|approx|incl|vs|Dr|Fig|No|etc)\.$", re.IGNORECASE)
+
+
+def blocks(text: str) -> list[str]:
+    """Paragraphs and list items of a section's text, in order."""
+    out: list[str] = []
+    current: list[str] = []
+    for line in text.split("\n"):
+        if not line.strip():
+            if current:
+                out.append(" ".join(current))
+                current = []
+            continue
+        if _LIST_ITEM.match(line) and current:
+            out.append(" ".join(current))
+            current = []
+        current.append(line.strip())
+    if current:
+        out.append(" ".join(current))
+    return [b for b in (" ".join(b.split()) for b in out) if b]
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a paragraph; abbreviations like ``e.g.`` do not end one."""
+    parts = _SENTENCE_END.split(text)
+    out: list[str] = []
+    for part in parts:
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return [p.strip() for p in out if p.strip()]
+
+
+def unit_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the answerable units of a chunk: sentences and list items.
+
+    The extractive answerer quotes these verbatim; ingest embeds each of them from the
+    chunk's own token embeddings, so they are scored without another model call.
+    """
+    return [(start, end) for start, end, _ in unit_layout(text)]
+
+
+def embedded_unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """``unit_spans`` of a chunk's text as offsets into its ``embed_text`` (name, newline,
+    text), which is what the model reads at ingest."""
+    shift = len(chunk.name) + 1
+    return [(start + shift, end + shift) for start, end in unit_spans(chunk.text)]
+
+
+def unit_layout(text: str) -> list[tuple[int, int, int]]:
+    """``unit_spans`` with, for each unit, the number of its list item (0: not in a list).
+
+    Sentences of one list item share its number, so a list can be quoted item by item.
+    """
+    spans: list[tuple[int, int, int]] = []
+    pos = 0
+    block_start: int | None = None
+    block_end = 0
+    in_item = 0
+    items = 0
+
+    def flush() -> None:
+        if block_start is None:
+            return
+        block = text[block_start:block_end]
+        cursor = 0
+        for match in _SENTENCE_END.finditer(block):
+            piece = block[cursor : match.start()]
+            if _ABBREV.search(piece.rstrip()):
+                continue
+            _add(spans, block_start + cursor, block_start + match.start(), text, in_item)
+            cursor = match.end()
+        _add(spans, block_start + cursor, block_end, text, in_item)
+
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        if not line.strip():
+            flush()
+            block_start, in_item = None, 0
+            continue
+        marker = _LIST_ITEM.match(line)
+        if marker:
+            flush()
+            items += 1
+            block_start, block_end, in_item = start + marker.end(), end, items
+            continue
+        if block_start is None:
+            block_start = start
+        block_end = end
+    flush()
+    return spans
+
+
+def _add(spans: list[tuple[int, int, int]], start: int, end: int, text: str, item: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start >= 3:
+        spans.append((start, end, item))
+
+
+def unit_texts(text: str) -> list[str]:
+    """The units of ``unit_spans`` as single-line strings."""
+    return [" ".join(text[s:e].split()) for s, e in unit_spans(text)]
+
+
+# -- tokens for BM25 --------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
+_STOPWORD_TEXT = """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers him his how i if in into is it its itself me more most my
+no nor not of off on once only or other our out over own same she should so some such than
+that the their them then there these they this those through to too under until up very was
+we were what when where which while who whom why will with would you your yours patient
+patients take taking used use
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens with light plural folding; hyphenated terms also split.
+
+    ``CYP1A2`` stays one token; ``days 1-21`` yields ``1-21``, ``1`` and ``21``.
+    """
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        token = token.strip(".")
+        if not token or token in STOPWORDS:
+            continue
+        out.append(fold(token))
+        if "-" in token or "/" in token:
+            out.extend(fold(p) for p in re.split(r"[-/]", token) if p and p not in STOPWORDS)
+    return out
+
+
+def fold(token: str) -> str:
+    """Light suffix folding: ``effects`` -> ``effect``, ``monitored`` -> ``monitor``."""
+    if token[0].isdigit():
+        return token
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 7 and token.endswith(("tion", "tions")):
+        return token[: -4 if token.endswith("tions") else -3]
+    if len(token) > 6 and token.endswith("ing"):
+        return _undouble(token[:-3])
+    if len(token) > 5 and token.endswith("ed") and not token.endswith("eed"):
+        return _undouble(token[:-2])
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+def _undouble(stem: str) -> str:
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "ls":
+        return stem[:-1]
+    return stem
