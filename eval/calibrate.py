@@ -22,8 +22,11 @@ from monorag.embed import shared_embedder
 from monorag.eval.variants import attribute_probes, monograph_text
 from monorag.ingest.parse import is_monograph_file, parse_file
 from monorag.ingest.pipeline import ingest
-from monorag.qa.engine import CALIBRATION_FILE, Engine
+from monorag.qa.abstention import CALIBRATION_FILE, stamp
+from monorag.qa.answer import scoring
+from monorag.qa.engine import Engine
 from monorag.settings import DEFAULT_CORPUS, PROJECT_DIR, Settings
+from monorag.types import Trace
 
 LEAFLET_QUESTIONS = (
     "What is {drug} used for?",
@@ -34,13 +37,12 @@ LEAFLET_QUESTIONS = (
 
 def support(engine: Engine, question: str, held_out: str | None) -> float:
     """Best unit score of the extractive answerer for ``question`` (its abstention signal)."""
-    plan = engine._plan(question, None, None, [held_out] if held_out else None)
-    if plan.answer is not None or plan.vector is None:
+    query = engine.plan(question, None, None, [held_out] if held_out else None)
+    if query.decided is not None or query.vector is None:
         return 0.0
-    evidence = engine.retriever.search(
-        plan.query, plan.vector, docs=plan.docs, exclude_faq_of=plan.exclude
-    )
-    return engine.extractive.select(question, plan.terms, plan.vector, evidence).support
+    trace = Trace()
+    engine.extractive.answer(query, engine.retrieve_for(query), trace)
+    return trace.support or 0.0
 
 
 def best_threshold(pos: list[float], neg: list[float]) -> tuple[float, float]:
@@ -103,6 +105,8 @@ def main() -> None:
     threshold, accuracy = best_threshold(pos, neg)
     result = {
         "abstain_below": round(threshold, 4),
+        # What the threshold was fitted for: the engine refuses it for other scores.
+        "stamp": stamp(scoring(settings.answer, engine.embedder.name)),
         "balanced_accuracy": round(accuracy, 4),
         "answerable": {"n": len(pos), "answered": sum(p >= threshold for p in pos)},
         "unanswerable": {"n": len(neg), "abstained": sum(n < threshold for n in neg)},
@@ -111,9 +115,10 @@ def main() -> None:
             "answerable": sorted(round(p, 4) for p in pos),
             "unanswerable": sorted(round(n, 4) for n in neg),
         },
-        "method": "python -m qa.calibrate: bundled corpus (FAQ questions, FAQ chunks held out) "
-        f"+ {len(chosen)} EMA leaflets (structural questions); attribute probes without "
-        "evidence in the text as unanswerable; threshold maximises balanced accuracy.",
+        "method": "python -m monorag.eval.calibrate: bundled corpus (FAQ questions, FAQ "
+        f"chunks held out) + {len(chosen)} EMA leaflets (structural questions); attribute "
+        "probes without evidence in the text as unanswerable; threshold maximises balanced "
+        "accuracy.",
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

@@ -350,6 +350,11 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def current_revisions(self, docs: Sequence[str]) -> dict[str, str | None]:
+        """The revision the manifest names for each of ``docs`` (None: not indexed)."""
+        got = self.manifest.get(ids=list(docs), include=["metadatas"])
+        return {i: (m or {}).get("rev") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
     def count(self) -> int:
         """Chunks in the store (current or not)."""
         return int(self.chunks.count())

@@ -69,3 +69,13 @@ class EmptyQuestionError(MonoragError):
 
     def __init__(self) -> None:
         super().__init__("the question is empty: type a question about a drug")
+
+
+class CalibrationError(MonoragError):
+    """The fitted abstention threshold does not fit the scores in use."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"{problem}: re-fit it with `python -m monorag.eval.calibrate`, or set "
+            "MONORAG_ABSTAIN_BELOW to choose a threshold yourself"
+        )

@@ -117,8 +117,9 @@ class AnswerSettings(BaseModel):
     )
     abstain_below: float | None = Field(
         None,
-        description="Support score under which the answerer abstains. "
-        "Default: the calibrated value in qa/data/calibration.json.",
+        description="Support score under which the answerer abstains "
+        "(MONORAG_ABSTAIN_BELOW). Default: the value calibrated on data in "
+        "qa/data/calibration.json, used only while its stamp fits the scores in use.",
     )
 
 
@@ -186,6 +187,7 @@ ENV_VARS: dict[str, str] = {
     "MONORAG_EMBED_PRECISION": "embedding.precision",
     "MONORAG_K": "retrieve.k",
     "MONORAG_RERANK": "answer.rerank",
+    "MONORAG_ABSTAIN_BELOW": "answer.abstain_below",
     "MONORAG_LLM": "llm.backend",
     "MONORAG_LLM_MODEL": "llm.model",
     "MONORAG_LLM_BASE_URL": "llm.base_url",

@@ -1,4 +1,4 @@
-"""Typed pipeline objects: Monograph -> Section -> Chunk -> Evidence -> Answer.
+"""Typed pipeline objects: Monograph -> Section -> Chunk -> Evidence -> Answer (+ Trace).
 
 A chunk's ``name`` (``Pomalidomide › Dosage › Special Cases``) is readable on its own and
 doubles as the citation label shown to clinicians.
@@ -6,7 +6,10 @@ doubles as the citation label shown to clinicians.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 SEP = " › "
@@ -209,6 +212,59 @@ class Statement:
 
 
 @dataclass(slots=True)
+class Candidate:
+    """One statement the answerer weighed."""
+
+    citation: str
+    """The passage's name (``Drug › Section``)."""
+    text: str
+    score: float
+    similarity: float
+    """The statement's own similarity to the question (re-ranked), or its in-context one."""
+    overlap: float
+    chosen: bool = False
+
+
+@dataclass(slots=True)
+class Trace:
+    """The record of one question's path through plan, retrieve and answer."""
+
+    answerer: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    drugs: list[str] = field(default_factory=list)
+    """Monographs the plan restricted the search to (empty: the whole corpus)."""
+    query: str = ""
+    """The text searched for (a follow-up carries the previous turn's topic)."""
+    evidence: list[tuple[str, float]] = field(default_factory=list)
+    """Passages retrieved, by name, with their fused retrieval score."""
+    candidates: list[Candidate] = field(default_factory=list)
+    support: float | None = None
+    threshold: float | None = None
+    decided_by: str = ""
+    """The stage that decided the outcome: plan, retrieve, answer, policy or llm."""
+    abstained_because: str = ""
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the ``with`` body to ``timings[stage]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready copy (timings in milliseconds)."""
+        data = asdict(self)
+        data["timings"] = {k: round(v * 1000.0, 2) for k, v in self.timings.items()}
+        data["evidence"] = [{"passage": n, "score": round(s, 4)} for n, s in self.evidence]
+        for c in data["candidates"]:
+            for key in ("score", "similarity", "overlap"):
+                c[key] = round(c[key], 4)
+        return data
+
+
+@dataclass(slots=True)
 class Answer:
     """What a question gets back."""
 
@@ -225,6 +281,9 @@ class Answer:
     """Why the answer looks the way it does (abstention reason, fallback reason)."""
     evidence: list[Evidence] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage (plan, retrieve, answer, llm, total); the trace's timings."""
+    trace: Trace | None = None
+    """What the call did and why (``--explain``, the app's Sources, the eval report)."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``monorag ask --json``."""

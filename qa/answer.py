@@ -1,4 +1,4 @@
-"""The default answerer: extractive, grounded, cited, offline.
+"""The third stage's default answerer: extractive, grounded, cited, offline.
 
 It picks the sentences or list items of the top evidence that answer the question and
 quotes them verbatim, each with the citation key of its passage. Units are scored with
@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from monorag.embed import Embedder
 from monorag.index.lexical import LexicalIndex
 from monorag.index.store import Store
+from monorag.qa.abstention import AbstentionPolicy
 from monorag.settings import AnswerSettings
 from monorag.text import tokenize, unit_layout
-from monorag.types import Answer, Citation, Evidence, Statement
+from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
+
+if TYPE_CHECKING:
+    from monorag.qa.plan import Query
+    from monorag.qa.retrieve import Retrieval
 
 _LIST_QUESTION = re.compile(
     r"^\s*(?:what|which)\s+(?:are|were)\b|\blist\b|\bwhat\s+(?:side\s+effects|adverse|drugs|"
@@ -60,6 +66,17 @@ RERANK_TOKENS = 64
 # sentence is about, and a long list item no longer sets the cost of the whole batch.
 MARGIN = 0.06
 LIST_REACH = 0.25
+TRACED = 8
+"""Candidate statements kept in the trace."""
+
+
+def scoring(settings: AnswerSettings, model: str) -> dict[str, Any]:
+    """Everything the support score depends on: the abstention threshold is fitted for it."""
+    return {
+        "weights": [W_OWN, W_OVERLAP, W_AMOUNT, W_PRIOR, PLAIN_CHOICE, RERANK_TOKENS],
+        "rerank": settings.rerank,
+        "model": model,
+    }
 
 
 @dataclass(slots=True)
@@ -87,10 +104,14 @@ class Selection:
     units: list[Unit] = field(default_factory=list)
     support: float = 0.0
     listing: bool = False
+    ranked: list[Unit] = field(default_factory=list)
+    """The best candidates, best first (for the trace)."""
 
 
 class ExtractiveAnswerer:
     """Selects and cites the sentences that answer a question."""
+
+    name = "extractive"
 
     def __init__(
         self,
@@ -98,13 +119,41 @@ class ExtractiveAnswerer:
         embedder: Embedder,
         lexical: LexicalIndex,
         settings: AnswerSettings,
-        threshold: float,
+        policy: AbstentionPolicy,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.lexical = lexical
         self.settings = settings
-        self.threshold = threshold
+        self.policy = policy
+
+    def answer(self, query: Query, retrieval: Retrieval, trace: Trace) -> Answer:
+        """Quote the statements of ``retrieval`` that answer ``query``, or refuse."""
+        selection = self.select(query.question, query.terms, query.vector, retrieval.evidence)
+        chosen = {id(u) for u in selection.units}
+        trace.support, trace.threshold = selection.support, self.policy.threshold
+        trace.candidates = [
+            Candidate(
+                citation=u.evidence.chunk.name,
+                text=u.text,
+                score=u.score,
+                similarity=u.own if u.own is not None else u.late,
+                overlap=u.overlap,
+                chosen=id(u) in chosen,
+            )
+            for u in selection.ranked[:TRACED]
+        ]
+        note = retrieval.note or query.note
+        if not selection.units or not self.policy.supports(selection.support):
+            trace.decided_by = "policy"
+            refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
+            trace.abstained_because = refusal.note
+            refusal.note = note or refusal.note
+            return refusal
+        trace.decided_by = "answer"
+        answer = self.compose(query.question, selection, searched=retrieval.titles, note=note)
+        answer.evidence = answer.evidence or retrieval.evidence
+        return answer
 
     def select(
         self, question: str, terms: str, query_vector: np.ndarray, evidence: list[Evidence]
@@ -142,7 +191,12 @@ class ExtractiveAnswerer:
                 unit.score = W_OWN * unit.own + (1 - W_OWN) * unit.late + self._bonus(unit)
             top.sort(key=lambda u: -u.score)
         best = top[0]
-        selection = Selection(support=best.score, listing=bool(_LIST_QUESTION.search(question)))
+        in_top = {id(u) for u in top}
+        selection = Selection(
+            support=best.score,
+            listing=bool(_LIST_QUESTION.search(question)),
+            ranked=top + [u for u in units if id(u) not in in_top][: TRACED - len(top)],
+        )
         listed = self._listed(best, units) if selection.listing else None
         if listed is not None:
             selection.units = self._list_of(listed)
@@ -256,13 +310,6 @@ class ExtractiveAnswerer:
         self, question: str, selection: Selection, *, searched: list[str], note: str = ""
     ) -> Answer:
         """Write the selection out as an ``Answer`` with keys and citations."""
-        if not selection.units or selection.support < self.threshold:
-            return abstain(
-                question,
-                f"The monographs do not answer this ({_scope(searched)}).",
-                searched=searched,
-                note=note or f"best support {selection.support:.2f} < {self.threshold:.2f}",
-            )
         keys: dict[str, str] = {}
         citations: list[Citation] = []
         quotes: dict[str, list[str]] = {}
@@ -314,32 +361,6 @@ class ExtractiveAnswerer:
         )
 
 
-def abstain(question: str, text: str, *, searched: list[str], note: str = "") -> Answer:
-    """An honest "not in the monographs" answer."""
-    return Answer(
-        question=question,
-        text=text,
-        abstained=True,
-        citations=[],
-        mode="extractive",
-        drugs=searched,
-        note=note,
-    )
-
-
-def _scope(searched: list[str]) -> str:
-    if not searched:
-        return "searched every monograph"
-    if len(searched) <= 3:
-        return (
-            "searched the "
-            + " and ".join(searched)
-            + " monograph"
-            + ("s" if len(searched) > 1 else "")
-        )
-    return f"searched {len(searched)} monographs"
-
-
 def _same(a: str, b: str) -> bool:
     """Near-duplicates (a FAQ answer restating a section sentence, say)."""
     ta, tb = set(tokenize(a)), set(tokenize(b))
@@ -349,4 +370,4 @@ def _same(a: str, b: str) -> bool:
 
 
 def _leaf(unit: Unit) -> str:
-    return unit.evidence.chunk.section.rsplit(" › ", 1)[-1]
+    return unit.evidence.chunk.section.rsplit(SEP, 1)[-1]

@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense search in Chroma plus BM25, fused by reciprocal rank.
+"""The second stage: hybrid retrieval, dense search plus BM25 fused by reciprocal rank.
+
+``Retriever.retrieve(query)`` returns the evidence for a ``Query``; when the question named
+no drug and the corpus holds several monographs, it answers from a dominant monograph or
+reports the candidates (the policy then asks which drug is meant).
 
 Both sides can be restricted to a set of monographs (the drugs a question names) and
 can leave out the FAQ chunks of given monographs (the evaluation's held-out mode). Only
@@ -10,7 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +23,25 @@ from monorag.index.lexical import LexicalIndex
 from monorag.index.store import FileEntry, Store
 from monorag.settings import RetrieveSettings
 from monorag.types import Chunk, Evidence
+
+if TYPE_CHECKING:
+    from monorag.qa.plan import Query
+
+DOMINANT_SHARE = 0.6
+"""When no drug is named and several monographs are indexed, the best monograph must hold
+this share of the retrieval score of the top passages to be answered from alone."""
+
+
+@dataclass(slots=True)
+class Retrieval:
+    """The evidence for one query, and what retrieval decided about scope."""
+
+    evidence: list[Evidence] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    """Monographs searched (named, or the dominant one when none was named)."""
+    note: str = ""
+    ambiguous: list[str] = field(default_factory=list)
+    """No drug named and no dominant monograph: the best-matching titles, to ask back."""
 
 
 class Retriever:
@@ -44,6 +68,29 @@ class Retriever:
     def _current(self, chunk: Chunk) -> bool:
         entry = self.files.get(chunk.doc)
         return entry is not None and entry.rev == chunk.rev
+
+    def retrieve(self, query: Query, k: int | None = None) -> Retrieval:
+        """The evidence for ``query``, scoped to a dominant monograph when none was named."""
+        evidence = self.search(
+            query.text, query.vector, docs=query.docs, k=k, exclude_faq_of=query.exclude
+        )
+        if query.docs is not None or len(self.files) <= 1 or not evidence:
+            titles = query.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
+            return Retrieval(evidence, titles)
+        share: dict[str, float] = {}
+        for ev in evidence:
+            share[ev.chunk.doc] = share.get(ev.chunk.doc, 0.0) + ev.score
+        best_doc, best = max(share.items(), key=lambda kv: kv[1])
+        title = self.files[best_doc].title
+        if best / sum(share.values()) >= DOMINANT_SHARE and evidence[0].chunk.doc == best_doc:
+            focused = self.search(
+                query.text, query.vector, docs=[best_doc], k=k, exclude_faq_of=query.exclude
+            )
+            return Retrieval(
+                focused, [title], f"No drug was named; answered from the {title} monograph."
+            )
+        ranked = sorted(share.items(), key=lambda kv: -kv[1])[:3]
+        return Retrieval([], [], ambiguous=[self.files[d].title for d, _ in ranked])
 
     def search(
         self,

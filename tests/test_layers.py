@@ -73,7 +73,7 @@ def _violations() -> list[str]:
             if top in GENERIC:
                 bad.append(f"{where}: a generic top-level name; import it under monorag.")
                 continue
-            if top != "monorag" or target not in modules and _layer(target) == "monorag":
+            if top != "monorag":
                 continue
             layer = _layer(target)
             if RANK[layer] > RANK[source]:

@@ -320,7 +320,7 @@ def test_available_backends_lists_every_builtin() -> None:
 
 def test_importing_the_registry_loads_no_provider_sdk() -> None:
     code = (
-        "import sys, qa.llm, qa.generate\n"
+        "import sys, monorag.qa.llm, monorag.qa.generate\n"
         "sdks = ('langchain_openai', 'langchain_ollama', 'langchain_anthropic',"
         " 'openai', 'anthropic', 'ollama')\n"
         "print([m for m in sys.modules if m.split('.')[0] in sdks])"

@@ -1,0 +1,145 @@
+"""Abstention: one policy that every answerer goes through.
+
+An answer is refused, with a sentence that says why, in four cases: the question names a
+drug that has no monograph; a drug filter matches no monograph; no drug is named and the
+evidence is split between monographs (the answer is a question back); or the best
+statement's support is under the threshold calibrated on data. The wording of refusals
+and the threshold live here only.
+
+The threshold is fitted by ``monorag.eval.calibrate`` and written to
+``qa/data/calibration.json`` with a stamp: a hash of the scoring weights, the settings
+that change scores and the embedding model it was fitted for. A threshold fitted for other
+scores would refuse or answer at random, so a stale stamp fails loudly
+(``CalibrationError``) unless ``answer.abstain_below`` is set explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monorag.errors import CalibrationError
+from monorag.settings import AnswerSettings
+from monorag.types import Answer
+
+CALIBRATION_FILE = Path(__file__).resolve().parent / "data" / "calibration.json"
+"""Where ``monorag.eval.calibrate`` writes the fitted abstention threshold."""
+
+
+def abstain(question: str, text: str, *, searched: list[str], note: str = "") -> Answer:
+    """An honest "not in the monographs" answer."""
+    return Answer(
+        question=question,
+        text=text,
+        abstained=True,
+        citations=[],
+        mode="extractive",
+        drugs=searched,
+        note=note,
+    )
+
+
+def scope(searched: list[str]) -> str:
+    """What was searched, for a refusal: "searched the X monograph"."""
+    if not searched:
+        return "searched every monograph"
+    if len(searched) <= 3:
+        return (
+            "searched the "
+            + " and ".join(searched)
+            + " monograph"
+            + ("s" if len(searched) > 1 else "")
+        )
+    return f"searched {len(searched)} monographs"
+
+
+def plural(n: int, word: str) -> str:
+    """``1 monograph``, ``2 monographs``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def stamp(scoring: Mapping[str, Any]) -> str:
+    """The calibration stamp of a scoring configuration (weights, settings, model)."""
+    text = json.dumps(dict(scoring), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class AbstentionPolicy:
+    """Decides, for every answerer, when to refuse and how to say so."""
+
+    threshold: float
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: AnswerSettings,
+        scoring: Mapping[str, Any],
+        calibration: Path = CALIBRATION_FILE,
+    ) -> AbstentionPolicy:
+        """The explicit ``abstain_below``, or the calibrated threshold if its stamp fits."""
+        if settings.abstain_below is not None:
+            return cls(settings.abstain_below)
+        try:
+            data = json.loads(calibration.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CalibrationError(f"{calibration} cannot be read ({exc})") from exc
+        expected = stamp(scoring)
+        if data.get("stamp") != expected:
+            raise CalibrationError(
+                f"{calibration} was fitted for other scores (stamp {data.get('stamp')!r}, "
+                f"these settings and weights give {expected!r})"
+            )
+        return cls(float(data["abstain_below"]))
+
+    def supports(self, support: float) -> bool:
+        """True when a statement of this support may be given as an answer."""
+        return support >= self.threshold
+
+    def unsupported(self, question: str, support: float, searched: list[str]) -> Answer:
+        """The best statement found does not answer the question well enough."""
+        return abstain(
+            question,
+            f"The monographs do not answer this ({scope(searched)}).",
+            searched=searched,
+            note=f"best support {support:.2f} < {self.threshold:.2f}",
+        )
+
+    @staticmethod
+    def no_monograph(question: str, names: list[str], monographs: int) -> Answer:
+        """The question names drugs that no monograph in the index covers."""
+        joined = ", ".join(names)
+        return abstain(
+            question,
+            f"The monographs do not cover {joined}: there is no monograph for it here "
+            f"({plural(monographs, 'monograph')} searched).",
+            searched=[],
+            note=f"not in the index: {joined}",
+        )
+
+    @staticmethod
+    def filter_matches_nothing(question: str, drug: str) -> Answer:
+        """The drug filter chosen names no monograph."""
+        return abstain(
+            question,
+            f"The monographs do not cover {drug}: there is no monograph for it here.",
+            searched=[],
+            note=f"drug filter {drug!r} matches no monograph",
+        )
+
+    @staticmethod
+    def which_drug(question: str, names: list[str]) -> Answer:
+        """No drug named and the evidence split between monographs: ask which one."""
+        if len(names) > 1:
+            text = (
+                "Which drug do you mean? The monographs that best match are "
+                + ", ".join(names[:-1])
+                + f" and {names[-1]}."
+            )
+        else:
+            text = f"Which drug do you mean? Perhaps {names[0]}."
+        return abstain(question, text, searched=[], note="evidence split between monographs")

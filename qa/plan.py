@@ -1,0 +1,139 @@
+"""The first stage: a question (and the conversation so far) becomes a ``Query``.
+
+Planning cleans the question, finds the drugs it names (or carries them from the previous
+turn), decides what text to search for, and embeds it. It may decide the answer on its
+own, through the abstention policy: a drug with no monograph, a filter that matches none.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from monorag.embed import Embedder
+from monorag.errors import EmptyQuestionError, MonoragError
+from monorag.index.store import FileEntry
+from monorag.qa.abstention import AbstentionPolicy
+from monorag.qa.conversation import Conversation
+from monorag.qa.drugs import DrugIndex, DrugLookup, words
+from monorag.types import Answer
+
+MAX_QUESTION_CHARS = 2000
+"""Longer questions are cut here: no clinical question needs more, and it bounds cost."""
+
+MAX_DRUG_CHARS = 200
+"""A drug filter longer than this names no drug; it is cut (it is echoed in abstentions)."""
+
+
+@dataclass(slots=True)
+class Query:
+    """What to search for and where; the output of ``Planner.plan``."""
+
+    question: str
+    """The question as asked, cleaned."""
+    text: str
+    """The text searched for (a follow-up carries the previous turn's topic)."""
+    docs: list[str] | None = None
+    """Store keys of the monographs to search (None: the whole corpus)."""
+    titles: list[str] = field(default_factory=list)
+    """Titles of those monographs, for answers and refusals."""
+    focus: str = ""
+    """``text`` without drug names: what the question asks about."""
+    terms: str = ""
+    """The question's own words without drug names (statement overlap is scored on them)."""
+    exclude: list[str] = field(default_factory=list)
+    """Monographs whose FAQ chunks are hidden (the evaluation's held-out mode)."""
+    vector: np.ndarray | None = None
+    note: str = ""
+    decided: Answer | None = None
+    """Set when planning alone decides the answer (a refusal); nothing is retrieved."""
+
+
+class Planner:
+    """Turns questions into queries over one snapshot of the index."""
+
+    def __init__(
+        self,
+        drugs: DrugIndex,
+        files: Mapping[str, FileEntry],
+        embedder: Embedder,
+        policy: AbstentionPolicy,
+    ) -> None:
+        self.drugs = drugs
+        self.files = files
+        self.embedder = embedder
+        self.policy = policy
+
+    def plan(
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        drug: str | None = None,
+        exclude_faq_of: Collection[str] | None = None,
+    ) -> Query:
+        """The query for ``question``; ``drug`` restricts it to the monographs it names."""
+        question = clean(question)
+        if not question:
+            raise EmptyQuestionError()
+        # The filter is user text too: cleaned and bounded like the question (a blank one
+        # filters nothing).
+        drug = clean(drug)[:MAX_DRUG_CHARS] if drug else None
+        lookup = self.drugs.resolve(drug) if drug else self.drugs.find(question)
+        query = Query(question=question, text=question)
+        if drug and not lookup.matches:
+            query.decided = self.policy.filter_matches_nothing(question, drug)
+            return query
+        if not lookup.matches and not drug:
+            last = conversation.last_with_drugs() if conversation else None
+            if lookup.unknown:
+                query.decided = self.policy.no_monograph(question, lookup.unknown, len(self.files))
+                return query
+            if last is not None and conversation is not None:
+                lookup = DrugLookup(matches=self.drugs.resolve(" ".join(last.drugs)).matches)
+                query.text = conversation.topic_for(question)
+            elif len(self.files) == 1:
+                only = next(iter(self.files.values()))
+                lookup = self.drugs.resolve(only.title)
+        elif conversation is not None:
+            query.text = conversation.topic_for(question)
+        query.docs = lookup.docs or None
+        query.titles = lookup.titles
+        query.focus = without_drugs(query.text, lookup)
+        # Statements are matched on the words of this question only: in a follow-up the
+        # carried words are the previous turn's subject ("multiple myeloma"), which the
+        # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
+        # search through the embedded focus.
+        query.terms = without_drugs(question, lookup)
+        if exclude_faq_of:
+            excluded = set(exclude_faq_of)
+            query.exclude = [
+                k for k, f in self.files.items() if f.title in excluded or k in excluded
+            ]
+        # Within named monographs, the drug's name matches every passage: search by what
+        # the question asks about (its focus) so that unrelated passages do not score.
+        query.vector = self.embedder.embed_one(
+            query.focus if query.docs and query.focus else query.text
+        )
+        return query
+
+
+def clean(question: str) -> str:
+    """Printable text, whitespace collapsed, bounded in length."""
+    if not isinstance(question, str):
+        raise MonoragError("the question must be text")
+    # Invisible format characters (soft hyphen, zero-width space, bidi marks) arrive inside
+    # pasted words: dropping them keeps "pomali\u00addomide" one word that names the drug.
+    text = "".join(
+        "" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() or ch.isspace() else " "
+        for ch in question
+    )
+    return " ".join(text.split())[:MAX_QUESTION_CHARS]
+
+
+def without_drugs(text: str, lookup: DrugLookup) -> str:
+    """``text`` without the words that named drugs (they match every passage of the drug)."""
+    named = {w for m in lookup.matches for w in m.said.split()}
+    return " ".join(w for w in words(text) if w not in named)
