@@ -108,6 +108,9 @@ class QuestionResult:
     passed: bool = False
     why: str = ""
     judge: str | None = None
+    trace: str = ""
+    """monorag only: which stage decided, the support against the threshold, any refusal
+    reason (from the answer's trace)."""
     judge_reply: str = ""
     seconds: float = 0.0
     reference: str = ""
@@ -287,6 +290,18 @@ def _new(variant: Variant, mode: str, system: str, item: EvalItem | None) -> Que
     )
 
 
+def trace_line(trace: Any) -> str:
+    """One line of an answer's trace for the report: who decided, support, why refused."""
+    if trace is None:
+        return ""
+    parts = [f"decided by {trace.decided_by or 'answer'}"]
+    if trace.support is not None:
+        parts.append(f"support {trace.support:.3f}/{trace.threshold:.3f}")
+    if trace.abstained_because:
+        parts.append(trace.abstained_because)
+    return "; ".join(parts)
+
+
 def _ask_monorag(
     engine: Engine, eval_set: EvalSet, variant: Variant, item: EvalItem | None, mode: str
 ) -> QuestionResult:
@@ -299,6 +314,7 @@ def _ask_monorag(
     result.answer = answer.text
     result.abstained = answer.abstained
     result.answer_mode = answer.mode
+    result.trace = trace_line(answer.trace)
     result.citations = list(dict.fromkeys(f"{c.drug}{SEP}{c.section}" for c in answer.citations))
     result.retrieved = [f"{e.chunk.drug}{SEP}{e.chunk.section}" for e in evidence]
     result.retrieved_sections = [[s] for s in result.retrieved]

@@ -215,6 +215,8 @@ def _question_rows(results: list[QuestionResult]) -> list[str]:
     out = [head, "|---" * (8 if judged else 7) + "|"]
     for r in results:
         verdict = ("✅ pass" if r.passed else "❌ fail") + f": {r.why}"
+        if r.trace:
+            verdict += f" ({r.trace})"
         row = [
             r.id.rsplit("/", 1)[0] if r.answerable else r.id,
             r.kind,

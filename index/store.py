@@ -98,15 +98,21 @@ def open_client(settings: StoreSettings) -> Any:
                 )
         except Exception as exc:
             raise StoreUnavailableError(
-                f"cannot open the Chroma store at {settings.where}: {exc}. "
+                f"cannot open the Chroma store at {settings.where}: {_sentence(exc)} "
                 + (
-                    "Is `chroma run` listening there?"
+                    "Check the URL, or start the server with `chroma run --path DIR --port N`."
                     if settings.chroma_url
                     else "Check that the folder is writable and not used by another version."
                 )
             ) from exc
         _CLIENTS[key] = client
         return client
+
+
+def _sentence(exc: Exception) -> str:
+    """``exc``'s message ending in exactly one full stop (Chroma's may end in "?")."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def forget_client(settings: StoreSettings) -> None:

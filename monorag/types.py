@@ -285,9 +285,9 @@ class Answer:
     trace: Trace | None = None
     """What the call did and why (``--explain``, the app's Sources, the eval report)."""
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object of ``monorag ask --json``."""
-        return {
+    def to_json(self, *, trace: bool = False) -> dict[str, Any]:
+        """The JSON object of ``monorag ask --json`` (``trace``: with ``--explain``)."""
+        data = {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
@@ -296,3 +296,6 @@ class Answer:
             "drugs": list(self.drugs),
             "note": self.note,
         }
+        if trace and self.trace is not None:
+            data["trace"] = self.trace.to_json()
+        return data

@@ -122,6 +122,20 @@ class AbstentionPolicy:
         )
 
     @staticmethod
+    def not_mentioned(question: str, names: list[str], titles: list[str]) -> Answer:
+        """The question names a drug that neither has a monograph nor appears in the
+        monographs it is asked about: nothing here says anything about it."""
+        joined = ", ".join(names)
+        where = " and ".join(titles)
+        subject = f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"
+        return abstain(
+            question,
+            f"{subject} not mention {joined}, and there is no monograph for {joined} here.",
+            searched=list(titles),
+            note=f"not in the index and not mentioned: {joined}",
+        )
+
+    @staticmethod
     def filter_matches_nothing(question: str, drug: str) -> Answer:
         """The drug filter chosen names no monograph."""
         return abstain(

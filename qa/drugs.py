@@ -1,5 +1,7 @@
 """Recognise the drug(s) a question names: by title, INN or brand alias, case-insensitively
-and tolerant of small misspellings; and notice drug names that have no monograph here.
+and tolerant of small misspellings (rapidfuzz); and notice drug names that have no monograph
+here, judged by a real drug vocabulary (``monorag.lexicon``), never by word endings or by
+absence from the corpus.
 """
 
 from __future__ import annotations
@@ -8,31 +10,16 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
-from functools import cache
-from pathlib import Path
+from functools import cached_property
+
+from rapidfuzz import fuzz, process
 
 from monorag.index.store import FileEntry
+from monorag.lexicon import DrugLexicon
 from monorag.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _MAX_WORDS = 4
-# INN stems that almost only occur in drug names (WHO stem book), for spotting a drug
-# that is not in the store when it is not in the bundled list either.
-_DRUG_STEM = re.compile(
-    r"(?:mab|tinib|ciclib|parib|rafenib|lisib|zomib|pril|sartan|olol|statin|prazole|"
-    r"conazole|cillin|mycin|floxacin|oxacin|cycline|navir|tegravir|previr|buvir|asvir|ciclovir|"
-    r"gliptin|gliflozin|glitazone|dipine|afil|triptan|setron|lukast|tidine|parin|xaban|gatran|"
-    r"semide|thiazide|olone|oxetine|pramine|azepam|azolam|barbital|profen|coxib|dronate|platin|"
-    r"rubicin|taxel|lutamide|glutide|lidomide|cept|kinra|fungin|penem|cef\w+)$"
-)
-
-
-# Endings of many drug names; used only for words that are neither in the corpus nor a
-# whole word of the embedding model's vocabulary (which holds common English words).
-_DRUG_ENDING = re.compile(
-    r"(?:ide|ine|ol|one|ate|am|an|il|in|ex|ax|ix|ox|yl|ium|zole|fen|pine|done|rone|ast|ib)$"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +51,6 @@ class DrugLookup:
         return list(dict.fromkeys(m.title for m in self.matches))
 
 
-@cache
-def known_drug_names() -> frozenset[str]:
-    """The bundled list of common drug names (for out-of-store detection only)."""
-    text = (Path(__file__).parent / "data" / "drug_names.txt").read_text(encoding="utf-8")
-    return frozenset(
-        w for line in text.splitlines() if not line.startswith("#") for w in line.lower().split()
-    )
-
-
 def words(text: str) -> list[str]:
     """Lower-cased words of ``text`` (apostrophes and hyphens kept inside words)."""
     return _WORD.findall(text.lower().replace("®", " ").replace("™", " "))
@@ -86,13 +64,13 @@ class DrugIndex:
         files: Iterable[FileEntry],
         common_words: Collection[str] = (),
         fuzzy_cutoff: float = 0.84,
-        english: Collection[str] = (),
+        lexicon: DrugLexicon | None = None,
     ) -> None:
         """Index ``files``' titles and aliases.
 
         ``common_words`` are the corpus's own words (never taken for a misspelt alias);
-        ``english`` is a vocabulary of ordinary words (the embedding model's whole-word
-        pieces), used to tell an unknown drug name from an ordinary word.
+        ``lexicon`` tells a drug name from an ordinary word (no lexicon: no name is
+        reported as an absent drug).
         """
         self._by_phrase: dict[tuple[str, ...], set[str]] = defaultdict(set)
         self._title_of: dict[str, str] = {}
@@ -108,7 +86,27 @@ class DrugIndex:
                 self._single[phrase[0][0]].append(phrase[0])
         self._common = frozenset(common_words) - {p[0] for p in self._by_phrase if len(p) == 1}
         self.cutoff = fuzzy_cutoff
-        self._english = frozenset(english)
+        self._lexicon = lexicon
+
+    @cached_property
+    def _substance_words(self) -> dict[str, set[str]]:
+        """Drug names inside longer aliases ("memantine" of "memantine hydrochloride",
+        "glycopyrronium" of "glycopyrronium bromide"), by the drug vocabulary; built on
+        first need, since it loads the vocabulary."""
+        out: dict[str, set[str]] = defaultdict(set)
+        if self._lexicon is None:
+            return out
+        for phrase, docs in self._by_phrase.items():
+            if len(phrase) < 2:
+                continue
+            for word in phrase:
+                if (
+                    len(word) >= 5
+                    and (word,) not in self._by_phrase
+                    and self._lexicon.is_drug(word)
+                ):
+                    out[word] |= docs
+        return dict(out)
 
     @property
     def titles(self) -> list[str]:
@@ -142,10 +140,29 @@ class DrugIndex:
             if best is not None:
                 used[i] = True
                 self._add(found, self._by_phrase[(best,)], token, exact=False)
-            elif self._looks_like_drug(token):
-                lookup.unknown.append(token)
+            elif token in self._substance_words:
+                # "memantine" for the alias "memantine hydrochloride"
+                used[i] = True
+                self._add(found, self._substance_words[token], token, exact=True)
         lookup.matches = list(found.values())
+        lookup.unknown = self._unknown(tokens, used)
         return lookup
+
+    def _unknown(self, tokens: list[str], used: list[bool]) -> list[str]:
+        """Drug names of the vocabulary (two words, then one) that name no monograph."""
+        if self._lexicon is None:
+            return []
+        out: list[tuple[int, str]] = []
+        taken = list(used)
+        for size in (2, 1):
+            for i in range(len(tokens) - size + 1):
+                if any(taken[i : i + size]) or any(t.isdigit() for t in tokens[i : i + size]):
+                    continue
+                name = " ".join(tokens[i : i + size])
+                if len(name) >= 3 and self._lexicon.is_drug(name):
+                    taken[i : i + size] = [True] * size
+                    out.append((i, name))
+        return [name for _, name in sorted(out)]
 
     def resolve(self, name: str) -> DrugLookup:
         """Look up a drug given on its own (a filter), exactly or by misspelling."""
@@ -154,30 +171,12 @@ class DrugIndex:
             lookup.unknown.append(" ".join(words(name)))
         return lookup
 
-    def _looks_like_drug(self, token: str) -> bool:
-        if token in known_drug_names() or _DRUG_STEM.search(token):
-            return True
-        unfamiliar = (
-            bool(self._english)
-            and token.isalpha()
-            and len(token) >= 6
-            and fold(token) not in self._common
-            and token not in self._english
-        )
-        return unfamiliar and bool(_DRUG_ENDING.search(token))
-
     def _closest(self, token: str) -> str | None:
-        best, best_ratio = None, self.cutoff
-        for alias in self._single.get(token[0], ()):
-            if abs(len(alias) - len(token)) > 2:
-                continue
-            matcher = SequenceMatcher(None, token, alias, autojunk=False)
-            if matcher.real_quick_ratio() < best_ratio or matcher.quick_ratio() < best_ratio:
-                continue
-            ratio = matcher.ratio()
-            if ratio >= best_ratio:
-                best, best_ratio = alias, ratio
-        return best
+        candidates = [a for a in self._single.get(token[0], ()) if abs(len(a) - len(token)) <= 2]
+        best = process.extractOne(
+            token, candidates, scorer=fuzz.ratio, score_cutoff=self.cutoff * 100
+        )
+        return best[0] if best else None
 
     def _add(self, found: dict[str, DrugMatch], docs: set[str], said: str, exact: bool) -> None:
         by_title: dict[str, list[str]] = defaultdict(list)

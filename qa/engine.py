@@ -25,6 +25,7 @@ from monorag.embed import Embedder, shared_embedder
 from monorag.errors import EmbeddingModelMismatchError
 from monorag.index.lexical import LexicalIndex
 from monorag.index.store import FileEntry, Store, current_chunks, lexical_dir
+from monorag.lexicon import shared_lexicon
 from monorag.qa.abstention import CALIBRATION_FILE, AbstentionPolicy
 from monorag.qa.answer import ExtractiveAnswerer, scoring
 from monorag.qa.answerers import AnswerContext, Answerer, answerer_name, get_answerer
@@ -97,6 +98,7 @@ class Engine:
         model = self.store.model()
         if model is not None and model != self.embedder.name:
             raise EmbeddingModelMismatchError(settings.store.where, model, self.embedder.name)
+        self.lexicon = shared_lexicon(frozenset(self.embedder.whole_words()))
         self._reload = threading.Lock()
         self._llm_lock = threading.Lock()
         self._llms: dict[str, Any] = {}
@@ -118,18 +120,19 @@ class Engine:
             files.values(),
             lexical.vocabulary,
             self.settings.retrieve.drug_fuzzy_cutoff,
-            english=self.embedder.whole_words(),
+            lexicon=self.lexicon,
         )
         extractive = ExtractiveAnswerer(
             self.store, self.embedder, lexical, self.settings.answer, self.policy
         )
+        retriever = Retriever(self.store, lexical, files, self.settings.retrieve)
         return _Snapshot(
             revision=revision,
             files=files,
             lexical=lexical,
             drugs=drugs,
-            planner=Planner(drugs, files, self.embedder, self.policy),
-            retriever=Retriever(self.store, lexical, files, self.settings.retrieve),
+            planner=Planner(drugs, files, self.embedder, self.policy, retriever.mentions),
+            retriever=retriever,
             extractive=extractive,
             context=AnswerContext(extractive, self.settings.llm, self._llm_for),
         )
@@ -183,8 +186,9 @@ class Engine:
         return self.policy.threshold
 
     def warm_up(self) -> None:
-        """Load the embedding model now rather than on the first question."""
+        """Load the embedding model and the drug vocabulary now, not on the first question."""
         self.embedder.embed_one("warm up")
+        self.lexicon.warm_up()
 
     def monographs(self) -> list[MonographInfo]:
         """Every monograph in the index, by title."""

@@ -8,7 +8,7 @@ own, through the abstention policy: a drug with no monograph, a filter that matc
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,11 +61,14 @@ class Planner:
         files: Mapping[str, FileEntry],
         embedder: Embedder,
         policy: AbstentionPolicy,
+        mentions: Callable[[str, Collection[str]], bool] = lambda _name, _docs: False,
     ) -> None:
+        """``mentions(name, docs)`` tells whether those monographs' text names a drug."""
         self.drugs = drugs
         self.files = files
         self.embedder = embedder
         self.policy = policy
+        self.mentions = mentions
 
     def plan(
         self,
@@ -86,11 +89,21 @@ class Planner:
         if drug and not lookup.matches:
             query.decided = self.policy.filter_matches_nothing(question, drug)
             return query
-        if not lookup.matches and not drug:
-            last = conversation.last_with_drugs() if conversation else None
-            if lookup.unknown:
-                query.decided = self.policy.no_monograph(question, lookup.unknown, len(self.files))
+        last = conversation.last_with_drugs() if conversation and not drug else None
+        if lookup.unknown and not drug:
+            # A drug with no monograph of its own may be one the monographs in play discuss
+            # (an interacting drug, a regimen's companion): those answer for it. In play:
+            # the drugs the question names, or the conversation's drug.
+            in_play = lookup.docs or (last.docs if last is not None else [])
+            absent = [n for n in lookup.unknown if not (in_play and self.mentions(n, in_play))]
+            if absent and in_play:
+                titles = lookup.titles or list(last.drugs if last is not None else [])
+                query.decided = self.policy.not_mentioned(question, absent, titles)
                 return query
+            if absent:
+                query.decided = self.policy.no_monograph(question, absent, len(self.files))
+                return query
+        if not lookup.matches and not drug:
             if last is not None and conversation is not None:
                 lookup = DrugLookup(matches=self.drugs.resolve(" ".join(last.drugs)).matches)
                 query.text = conversation.topic_for(question)

@@ -22,6 +22,7 @@ import numpy as np
 from monorag.index.lexical import LexicalIndex
 from monorag.index.store import FileEntry, Store
 from monorag.settings import RetrieveSettings
+from monorag.text import tokenize
 from monorag.types import Chunk, Evidence
 
 if TYPE_CHECKING:
@@ -91,6 +92,17 @@ class Retriever:
             )
         ranked = sorted(share.items(), key=lambda kv: -kv[1])[:3]
         return Retrieval([], [], ambiguous=[self.files[d].title for d, _ in ranked])
+
+    def mentions(self, name: str, docs: Collection[str]) -> bool:
+        """True when the current text of one of ``docs`` contains every word of ``name``."""
+        tokens = tokenize(name)
+        candidates = self._allowed(docs, ())
+        if not tokens or not len(candidates):
+            return False
+        found = np.ones(len(candidates), dtype=bool)
+        for token in dict.fromkeys(tokens):
+            found &= self.lexical.scores(token)[candidates] > 0
+        return bool(found.any())
 
     def search(
         self,

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from monorag.embed import default_model_path
 from monorag.index.store import FileEntry
-from monorag.qa.drugs import DrugIndex, known_drug_names, words
+from monorag.lexicon import DrugLexicon, shared_lexicon
+from monorag.qa.drugs import DrugIndex, words
+
+# The embedding model's whole words: what tells an ordinary word from a drug name.
+ENGLISH = frozenset(
+    w
+    for w in json.loads((default_model_path() / "tokenizer.json").read_text())["model"]["vocab"]
+    if w.isalpha()
+)
 
 
 def entry(key: str, title: str, aliases: list[str]) -> FileEntry:
@@ -31,7 +42,11 @@ def index() -> DrugIndex:
         entry("d", "Zirabev", ["bevacizumab"]),
         entry("e", "Trixeo", ["formoterol fumarate dihydrate", "budesonide"]),
     ]
-    return DrugIndex(files, common_words={"dose", "dialysis", "warfarin", "patient"})
+    return DrugIndex(
+        files,
+        common_words={"dose", "dialysis", "warfarin", "patient"},
+        lexicon=shared_lexicon(ENGLISH),
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,7 +89,7 @@ def test_two_drugs_in_one_question(index: DrugIndex) -> None:
     [
         ("What is the dose of metformin?", "metformin"),
         ("rituximab infusion rate", "rituximab"),
-        ("Does zanubrutinib cause bleeding?", "zanubrutinib"),  # by INN stem, not by list
+        ("Does zanubrutinib cause bleeding?", "zanubrutinib"),
     ],
 )
 def test_absent_drugs_are_reported(index: DrugIndex, question: str, missing: str) -> None:
@@ -99,17 +114,33 @@ def test_resolve_unknown_filter(index: DrugIndex) -> None:
     assert index.resolve("imnovid").titles == ["Pomalidomide"]
 
 
-def test_words_and_bundled_list() -> None:
+def test_words() -> None:
     assert words("Pomalyst® 4-mg CYP1A2") == ["pomalyst", "4-mg", "cyp1a2"]
-    assert "warfarin" in known_drug_names()
-    assert "pomalidomide" not in known_drug_names()  # the list is not a copy of the corpus
 
 
-def test_unfamiliar_drug_like_word_is_unknown() -> None:
+def test_absent_drugs_come_from_the_vocabulary_not_from_endings() -> None:
     files = [entry("a", "Pomalidomide", ["Pomalyst"])]
-    english = {"someone", "medicine", "separate", "elderly", "cirrhosis"}
-    index = DrugIndex(files, common_words={"dose"}, english=english)
+    index = DrugIndex(files, common_words={"dose"}, lexicon=DrugLexicon(ENGLISH))
     assert index.find("mechanism of action of amiloride?").unknown == ["amiloride"]
-    # Ordinary words, and words of the corpus, are not taken for drug names.
-    assert index.find("What should someone with cirrhosis do?").unknown == []
+    assert index.find("valproic acid with pomalyst?").unknown == ["valproic acid"]
+    # Ordinary and clinical words, whatever their ending, never become drugs.
+    for question in (
+        "dose of pomalyst except in dialysis",
+        "creatinine clearance under 30, what dose?",
+        "low albumin or haemoglobin: any change?",
+        "can I accept this concept in April?",
+    ):
+        assert index.find(question).unknown == [], question
     assert index.find("Pomalyst dose for someone elderly").titles == ["Pomalidomide"]
+
+
+def test_a_substance_inside_a_longer_alias_names_its_monographs() -> None:
+    files = [
+        entry("e", "Ebixa", ["memantine hydrochloride"]),
+        entry("t", "Tovanor", ["glycopyrronium bromide"]),
+        entry("r", "Riarify", ["beclometasone", "formoterol", "glycopyrronium bromide"]),
+    ]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("memantine titration schedule").titles == ["Ebixa"]
+    assert sorted(index.find("glycopyrronium missed dose").titles) == ["Riarify", "Tovanor"]
+    assert index.find("bromide levels?").titles == []  # a salt is not a substance

@@ -122,7 +122,7 @@ LexicalIndex.build = classmethod(build)
 import monorag.ingest.pipeline  # noqa: E402
 
 # One file per commit group by default, so that kill points can fall between files.
-ingest.pipeline.GROUP_CHUNKS = int(os.environ.get("GROUP_CHUNKS", "1"))
+monorag.ingest.pipeline.GROUP_CHUNKS = int(os.environ.get("GROUP_CHUNKS", "1"))
 
 from monorag.ui.cli import main  # noqa: E402
 

@@ -11,6 +11,7 @@ import pytest
 
 import monorag.ingest.pipeline as pipeline
 from monorag.embed import Embedder
+from monorag.errors import CalibrationError
 from monorag.index.store import Store, current_chunks
 from monorag.ingest.pipeline import Progress, ingest
 from monorag.qa.engine import Engine
@@ -152,9 +153,17 @@ def test_rerank_setting(small_settings: Settings, embedder: Embedder) -> None:
     assert Settings.from_env({"MONORAG_RERANK": "0"}).answer.rerank == 0
     assert Settings().answer.rerank == 3
     question = "What is the starting dose of Pomalyst?"
+    skipped = small_settings.model_copy(deep=True)
+    skipped.answer.rerank = 0
+    # The calibrated threshold was fitted for the re-ranked scores: without the re-rank it
+    # does not apply, and the engine says so rather than refusing or answering at random.
+    with pytest.raises(CalibrationError, match="fitted for other scores"):
+        Engine(skipped, embedder)
     for rerank in (0, 3):
         settings = small_settings.model_copy(deep=True)
         settings.answer.rerank = rerank
+        if rerank == 0:
+            settings.answer.abstain_below = 0.3
         answer = Engine(settings, embedder).ask(question)
         assert not answer.abstained and answer.citations
         passages = {c.key: " ".join(c.text.split()) for c in answer.citations}

@@ -1,0 +1,107 @@
+"""A real drug vocabulary: is this word a drug name?
+
+The dictionary is the one shipped inside the PyPI package ``drug-named-entity-recognition``
+(MIT, Fast Data Science; names and synonyms of about 20,000 drugs linked to DrugBank,
+MeSH and MedlinePlus ids, brand names marked). Only its data file is read, located with
+``importlib.util.find_spec``: importing the package would open a cache in the home folder
+and pull in its network helpers, none of which monorag needs.
+
+A name is a drug when the dictionary resolves it to a substance with a DrugBank or
+MedlinePlus entry (the dictionary also lists MeSH-only substances such as ferritins and
+bicarbonates, which clinicians name as lab values); an ordinary English word (a whole word
+of the embedding model's vocabulary, such as "caps", a reagent's synonym) counts only when
+it is itself such a drug's name (lithium). Nothing here looks at word
+endings or at the corpus, so a verdict does not change as the corpus grows.
+"""
+
+from __future__ import annotations
+
+import bz2
+import importlib.util
+import pickle
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from monorag.errors import MonoragError
+
+PACKAGE = "drug-named-entity-recognition"
+_MODULE = "drug_named_entity_recognition"
+_DATA = "drug_ner_dictionary.pkl.bz2"
+
+
+def dictionary_path() -> Path:
+    """The packaged dictionary file (never downloaded)."""
+    spec = importlib.util.find_spec(_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MonoragError(f"the drug dictionary is missing: pip install {PACKAGE}==2.0.9")
+    path = Path(next(iter(spec.submodule_search_locations))) / _DATA
+    if not path.exists():
+        raise MonoragError(f"{path} is missing: reinstall {PACKAGE}")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class DrugName:
+    """What the dictionary says about a name."""
+
+    canonical: str
+    brand: bool
+
+
+class DrugLexicon:
+    """Drug names from the packaged dictionary, loaded on first use (about 1.5 s)."""
+
+    def __init__(self, english: Collection[str] = (), path: Path | None = None) -> None:
+        self._english = frozenset(english)
+        self._path = path
+        self._lock = threading.Lock()
+
+    @cached_property
+    def _tables(self) -> tuple[dict[str, list[str]], dict[str, dict], dict[str, dict]]:
+        with self._lock, bz2.open(self._path or dictionary_path(), "rb") as f:
+            # The dictionary is plain dicts of strings; it comes from a pinned wheel.
+            data = pickle.load(f)
+        return (
+            data["drug_variant_to_canonical"],
+            data["drug_canonical_to_data"],
+            data["drug_variant_to_variant_data"],
+        )
+
+    def lookup(self, name: str) -> DrugName | None:
+        """The drug ``name`` (lower case, one or more words) names, or None."""
+        variants, canonical, variant_data = self._tables
+        listed = [c for c in variants.get(name) or () if self._is_listed_drug(c, canonical)]
+        if not listed:
+            return None
+        if name in self._english and not self._is_listed_drug(name, canonical):
+            return None
+        brand = bool(variant_data.get(name, {}).get("is_brand"))
+        return DrugName(canonical=listed[0], brand=brand)
+
+    def is_drug(self, name: str) -> bool:
+        """True when ``name`` names a drug (see the module docstring)."""
+        return self.lookup(name) is not None
+
+    @staticmethod
+    def _is_listed_drug(name: str, canonical: dict[str, dict]) -> bool:
+        entry = canonical.get(name)
+        return bool(entry and (entry.get("drugbank_id") or entry.get("medline_plus_id")))
+
+    def warm_up(self) -> None:
+        """Load the dictionary now rather than on the first unknown word."""
+        _ = self._tables
+
+
+_SHARED: dict[frozenset[str], DrugLexicon] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_lexicon(english: frozenset[str] = frozenset()) -> DrugLexicon:
+    """One lexicon per vocabulary of ordinary words, per process (it loads once)."""
+    with _SHARED_LOCK:
+        if english not in _SHARED:
+            _SHARED[english] = DrugLexicon(english)
+        return _SHARED[english]
