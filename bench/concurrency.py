@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument(
         "--leaflets", type=Path, default=PROJECT_DIR.parent / "shared" / "corpora" / "ema-leaflets"
     )
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "docs")
     args = parser.parse_args()
@@ -103,6 +104,7 @@ def main() -> None:
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "monographs": len(files),
         "load_average": list(os.getloadavg()),
+        "seconds": args.seconds,
         "rows": rows,
     }
     path = args.out / "benchmarks-concurrency.json"
@@ -120,7 +122,7 @@ def render(runs: list[dict]) -> str:
         "",
         "Produced by `python -m monorag.bench.concurrency --label ...` (bench/concurrency.py); "
         "do not edit by hand. One `Engine` shared by N threads, each asking the benchmark "
-        f"questions round-robin for {SECONDS:.0f} s, extractive answers, 2-core machine. "
+        "questions round-robin for a fixed time, extractive answers, 2-core machine. "
         "The machine has two cores, so more than two callers can only help where a caller "
         "waits (a lock, I/O) rather than computes.",
         "",

@@ -307,4 +307,14 @@ def write(results: dict[str, Any], markdown: Path, plot: Path | None) -> None:
         except ValueError:
             plot_name = plot.resolve().as_posix()
     markdown.parent.mkdir(parents=True, exist_ok=True)
-    markdown.write_text(render_markdown(results, plot_name), encoding="utf-8")
+    kept = ""
+    if markdown.exists():
+        # Sections measured by hand (e.g. cold start) live after the marker: keep them.
+        old = markdown.read_text(encoding="utf-8")
+        if HAND_WRITTEN in old:
+            kept = "\n" + old[old.index(HAND_WRITTEN) :]
+    markdown.write_text(render_markdown(results, plot_name) + kept, encoding="utf-8")
+
+
+HAND_WRITTEN = "<!-- hand-written: kept by `monorag bench` -->"
+"""Marks the end of the generated page; what follows it survives a new benchmark run."""

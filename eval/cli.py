@@ -64,7 +64,7 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
     import json
     import sys
 
-    from monorag.embed import shared_embedder
+    from monorag.embed import get_embedder
     from monorag.eval.dataset import (
         DEFAULT_EVAL_SET,
         EvalSetError,
@@ -77,7 +77,7 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
     )
 
     modes = modes_of(opts.mode)
-    embedder = shared_embedder(settings.embedding)
+    embedder = get_embedder(settings.embedding)
     labeller = labelling_embedder(settings.embedding)
     set_path = opts.eval_set or DEFAULT_EVAL_SET
     monographs = load_corpus(opts.corpus)
@@ -146,6 +146,53 @@ def run_eval_command(opts: EvalOptions, settings: Settings, out: Console, err: C
         return
     out.print(summary_table(run))
     out.print(f"reports: {files.markdown}, {files.json}, {files.chart}")
+
+
+def run_clinical_command(
+    settings: Settings,
+    report: Path,
+    *,
+    split: str,
+    baseline: bool,
+    leaflets: Path | None,
+    as_json: bool,
+    progress: bool,
+    out: Console,
+    err: Console,
+    record_thresholds: bool = False,
+) -> None:
+    """Run the clinical question set (one split) and write its reports under ``report``."""
+    import json
+    import sys
+
+    from monorag.eval.clinical import default_leaflets
+    from monorag.eval.clinical_run import questions_of, run_clinical, table, write_clinical_reports
+
+    questions_of(split)  # a bad --split fails before anything loads
+    folder = leaflets or default_leaflets()
+    if not folder.is_dir():
+        raise MonoragError(f"the EMA leaflet folder {folder} is missing: pass --leaflets DIR")
+    with _progress(progress and err.is_terminal, err) as update:
+        run = run_clinical(
+            eval_settings(settings, report / "clinical"),
+            report / "clinical",
+            folder,
+            split=split,
+            baseline=baseline,
+            progress=update,
+        )
+    json_path, md_path = write_clinical_reports(run, report)
+    if record_thresholds:
+        from monorag.eval.clinical_run import record_clinical_thresholds
+
+        record_clinical_thresholds(run)
+    if as_json:
+        data = run.to_json()
+        data["files"] = {"json": str(json_path), "markdown": str(md_path)}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    out.print(table(run))
+    out.print(f"reports: {md_path}, {json_path}")
 
 
 def _judge(name: str, settings: Settings) -> Any:

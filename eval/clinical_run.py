@@ -76,7 +76,7 @@ def run_clinical(
     progress: Progress | None = None,
 ) -> ClinicalRun:
     """Ingest the set's corpus under ``work_dir`` and ask every question of ``split``."""
-    from monorag.embed import shared_embedder
+    from monorag.embed import get_embedder
     from monorag.ingest.pipeline import ingest
     from monorag.qa.conversation import Conversation
     from monorag.qa.engine import Engine
@@ -84,7 +84,7 @@ def run_clinical(
     everything = load_questions()
     questions = questions_of(split)
     files = corpus_files(everything, leaflets)
-    embedder = embedder or shared_embedder(settings.embedding)
+    embedder = embedder or get_embedder(settings.embedding)
     say = progress or (lambda *_: None)
     report = ingest(files, settings, embedder, progress=lambda p: say("ingest", p.done, p.total))
     if not report.ok:
@@ -223,3 +223,46 @@ def render(run: ClinicalRun) -> str:
         answer = " ".join(o.answer.split())
         out.append(f"- **{o.id}** ({o.type}) {o.question!r}: {o.why}. Answer: {answer[:300]!r}")
     return "\n".join(out) + "\n"
+
+
+THRESHOLDS = Path(__file__).resolve().parent / "data" / "clinical" / "thresholds.json"
+GATED = {"fully_correct": "min", "false_answer": "max", "false_refusal": "max"}
+"""Dev-split figures CI holds: fully correct may not fall, false answers and false
+refusals may not rise, beyond the tolerance."""
+
+
+def tolerance(n: int) -> float:
+    """Two questions' worth of the rate: absorbs index-order ties between machines."""
+    return round(2.0 / max(1, n), 4)
+
+
+def record_clinical_thresholds(run: ClinicalRun, path: Path = THRESHOLDS) -> dict[str, Any]:
+    """Write the dev-split figures of ``run`` (monorag) as the CI gate."""
+    if run.split != "dev":
+        from monorag.eval.clinical import ClinicalSetError
+
+        raise ClinicalSetError("the gate is recorded from the dev split only")
+    overall = summarise(run.systems["monorag"])["overall"]
+    tol = tolerance(overall["n"])
+    metrics = {}
+    for metric, side in GATED.items():
+        measured = overall[metric]
+        limit = measured - tol if side == "min" else measured + tol
+        metrics[metric] = {side: round(limit, 4), "measured": round(measured, 4), "tolerance": tol}
+    data = {"split": "dev", "n": overall["n"], "metrics": metrics, "settings": run.settings}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return data
+
+
+def check_clinical(run: ClinicalRun, path: Path = THRESHOLDS) -> list[str]:
+    """The gated figures of ``run`` that crossed their recorded limit (empty: passed)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    overall = summarise(run.systems["monorag"])["overall"]
+    failed = []
+    for metric, limit in data["metrics"].items():
+        value = overall[metric]
+        if "min" in limit and value < limit["min"]:
+            failed.append(f"{metric} {value:.4f} < {limit['min']}")
+        if "max" in limit and value > limit["max"]:
+            failed.append(f"{metric} {value:.4f} > {limit['max']}")
+    return failed

@@ -177,11 +177,11 @@ def run_eval(config: EvalConfig) -> EvalRun:
             + "; ".join(stale[:3])
             + "): rebuild it with `monorag eval --build-set`"
         )
-    from monorag.embed import shared_embedder
+    from monorag.embed import get_embedder
     from monorag.ingest.pipeline import ingest
     from monorag.qa.engine import Engine
 
-    embedder = config.embedder or shared_embedder(config.settings.embedding)
+    embedder = config.embedder or get_embedder(config.settings.embedding)
     say("ingest", 0, 1)
     try:
         report = ingest(list(config.corpus), config.settings, embedder)

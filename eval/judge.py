@@ -2,7 +2,7 @@
 not attempted (the three grades of SimpleQA-style grading).
 
 Deterministic metrics say how much of the reference an answer repeats; a judge says
-whether it is right. It is optional (``monorag eval --llm NAME``) and never needed for
+whether it is right. It is optional (``monorag eval --judge NAME``) and never needed for
 the CI gate. The chat model comes from ``qa.llm.get_llm``, so any configured backend
 (including the ``fake`` one in tests) can judge.
 """

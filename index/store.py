@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -30,6 +29,7 @@ from monorag.errors import (
     StoreNotFoundError,
     StoreUnavailableError,
 )
+from monorag.index.protocol import CommitFile, FileEntry, Index
 from monorag.settings import StoreSettings
 from monorag.types import Chunk
 
@@ -43,25 +43,6 @@ _PAGE = 5000
 # similarity, but Chroma gives every collection a nearest-neighbour index: keep that index
 # as cheap to build as Chroma allows. It took a third of the ingest's store writes.
 _UNIT_INDEX = {"hnsw": {"space": "cosine", "ef_construction": 8, "max_neighbors": 4}}
-
-
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    """One indexed monograph file as recorded in the manifest."""
-
-    key: str
-    source: str
-    title: str
-    aliases: str
-    sha256: str
-    rev: str
-    chunks: int
-    last_modified: str
-    indexed_at: float
-
-    def metadata(self) -> dict[str, Any]:
-        """Chroma metadata of the manifest record."""
-        return asdict(self)
 
 
 _CLIENTS: dict[str, Any] = {}
@@ -259,7 +240,7 @@ class Store:
 
     def commit_files(
         self,
-        files: Sequence[tuple[FileEntry, Sequence[Chunk], Any, Sequence[Any]]],
+        files: Sequence[CommitFile],
         batch: int = 512,
     ) -> int:
         """``commit_file`` for several files in one round of writes; returns chunks removed.
@@ -358,8 +339,11 @@ class Store:
 
     def current_revisions(self, docs: Sequence[str]) -> dict[str, str | None]:
         """The revision the manifest names for each of ``docs`` (None: not indexed)."""
+        if not docs:
+            return {}  # Chroma refuses an empty list of ids
         got = self.manifest.get(ids=list(docs), include=["metadatas"])
-        return {i: (m or {}).get("rev") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        found = {i: (m or {}).get("rev") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return {doc: found.get(doc) for doc in docs}
 
     def count(self) -> int:
         """Chunks in the store (current or not)."""
@@ -467,7 +451,7 @@ def now() -> float:
     return time.time()
 
 
-def current_chunks(store: Store, files: dict[str, FileEntry] | None = None) -> list[Chunk]:
+def current_chunks(store: Index, files: dict[str, FileEntry] | None = None) -> list[Chunk]:
     """Chunks of the revision the manifest names for each file, in file and chunk order."""
     files = store.files() if files is None else files
     out = [c for c in store.iter_chunks() if c.doc in files and c.rev == files[c.doc].rev]

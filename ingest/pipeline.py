@@ -18,8 +18,9 @@ from typing import Any
 
 from monorag.embed import Embedder
 from monorag.errors import MonoragError, ParseError
+from monorag.index import Index, open_index
 from monorag.index.lexical import LexicalIndex
-from monorag.index.store import FileEntry, Store, current_chunks, lexical_dir, now
+from monorag.index.store import FileEntry, current_chunks, lexical_dir, now
 from monorag.ingest.chunk import chunk_monograph
 from monorag.ingest.parse import is_monograph_file, parse_file
 from monorag.settings import Settings
@@ -114,6 +115,27 @@ def discover(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[Path]
     return sorted(files.items()), roots
 
 
+ONLY_MONOGRAPHS = "only .md files with YAML front matter are read"
+"""Said wherever a file or folder yields nothing: a PDF or text file is not a monograph."""
+
+
+def no_monographs(path: Path) -> str | None:
+    """Why ``path`` gives ``ingest`` no monograph file, or None when it gives some.
+
+    Checked before anything is opened or loaded, so that a typo or the wrong folder is a
+    one-line error instead of a silent, empty ingest.
+    """
+    path = Path(path)
+    if not path.exists():
+        return f"no such file or folder: {path}"
+    if path.is_file():
+        return (
+            None if path.suffix.lower() == ".md" else f"{path}: not a monograph ({ONLY_MONOGRAPHS})"
+        )
+    found, _ = discover([path])
+    return None if found else f"no monographs found in {path} ({ONLY_MONOGRAPHS})"
+
+
 GROUP_CHUNKS = 1024
 """Chunks embedded together (sorted by length within a group, so batches pad little) and
 committed together (one round of store writes); a killed ingest loses at most one group."""
@@ -131,7 +153,7 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport(store=settings.store.where)
     say = progress or (lambda _event: None)
-    store = Store.open(settings.store, create=True)
+    store = open_index(settings.store, create=True)
     if rebuild:
         store = store.rebuild()
     store.check_model(embedder.name, lambda: embedder.dimension)
@@ -148,6 +170,10 @@ def ingest(
     for done, (file, root) in enumerate(found, start=1):
         say(Progress("scan", done, len(found), file.name))
         key = str(file)
+        if file.suffix.lower() != ".md":
+            # Only a file named on its own gets here (folders are searched for *.md).
+            report.failed.append(Failure(str(file), f"not a monograph ({ONLY_MONOGRAPHS})"))
+            continue
         try:
             data_sha = hashlib.sha256(file.read_bytes()).hexdigest()
         except OSError as exc:
@@ -252,7 +278,7 @@ def _commit_group(
     group: list[tuple[Monograph, list[Chunk]]],
     vectors: Any,
     unit_vectors: list[Any],
-    store: Store,
+    store: Index,
     settings: Settings,
     report: IngestReport,
 ) -> None:

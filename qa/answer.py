@@ -3,8 +3,12 @@
 It picks the sentences or list items of the top evidence that answer the question and
 quotes them verbatim, each with the citation key of its passage. Units are scored with
 the embedding model (the unit vectors stored at ingest, then a re-rank of the best few
-with their own embeddings) and with idf-weighted term overlap. Nothing here knows any
-particular drug or question: the same scoring runs on every monograph.
+with their own embeddings), with idf-weighted term overlap, and by the reader
+(``qa/reader.py``): whether a unit carries what the question asks for (an amount, a
+frequency, a storage condition ...) and about whom (a severity, a child, a clearance), or
+someone else's value of it. A list item is quoted with its lead-in ("Do not take X if:"),
+a short item whole; a question that asks two things gets a statement for each. Nothing
+here knows any particular drug or question: the same scoring runs on every monograph.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from monorag.embed import Embedder
 from monorag.index.lexical import LexicalIndex
 from monorag.index.store import Store
 from monorag.qa.abstention import AbstentionPolicy
+from monorag.qa.reader import AXES, TARGETS, Fit, Intent, fit, intent_of
 from monorag.settings import AnswerSettings
 from monorag.text import tokenize, unit_layout
 from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
@@ -34,17 +39,6 @@ _LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
-# A question that asks for an amount is answered by a sentence that states one.
-_ASKS_AMOUNT = re.compile(
-    r"\b(?:dose|doses|dosage|dosing|how\s+(?:much|many|often|long)|frequency|"
-    r"titrat\w*|maximum|starting|loading|infusion\s+rate)\b",
-    re.IGNORECASE,
-)
-_AMOUNT = re.compile(
-    r"\d\s*(?:mg|mcg|µg|g|ml|mL|l|iu|IU|units?|%|mmol|hours?|days?|weeks?|months?|times?)\b"
-    r"|\bdays?\s+\d|\d+\s*(?:-|to)\s*\d+",
-    re.IGNORECASE,
-)
 _FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
 _NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
@@ -58,8 +52,44 @@ _GENERIC = frozenset(
 # breaks ties between similar sentences; the passage's retrieval rank is a weak prior.
 W_OWN = 0.6
 W_OVERLAP = 0.30
-W_AMOUNT = 0.08
 W_PRIOR = 0.05
+# The reader's weights (qa/reader.py): a statement carrying what the question asks for (its
+# target: an amount, a frequency, a storage condition...) and about whom (its qualifiers)
+# is preferred; one about another population, or without the target, loses support.
+W_TARGET = 0.08
+W_NO_TARGET = 0.10
+W_MATCH = 0.08
+W_MISSING = 0.04
+W_CONFLICT = 0.40
+W_NO_POPULATION = 0.08
+W_FRAGMENT = 0.15
+W_COMPOSITION = 0.12
+W_CODRUG = 0.08
+W_NO_UNIT = 0.15
+READER = [
+    W_NO_UNIT,
+    W_TARGET,
+    W_NO_TARGET,
+    W_MATCH,
+    W_MISSING,
+    W_CONFLICT,
+    W_NO_POPULATION,
+    W_FRAGMENT,
+    W_COMPOSITION,
+    W_CODRUG,
+]
+LEAD_IN_WORDS = 30
+"""A list item is quoted with the sentence that introduces its list up to this length."""
+ITEM_WORDS = 40
+"""A list item up to this length is quoted whole (all its sentences)."""
+LEAD_IN_HEADING = 8
+"""A lead-in without a colon is a short heading-like line of at most this many words."""
+_ENDS_SENTENCE = re.compile(r"[.!?]\s*$")
+COVER_MARGIN = 0.15
+"""A runner-up that states a part of the question the best statement leaves out (the
+other population named, the half-life after the enzyme) may be this far below it."""
+COVER_TERMS = 0.25
+"""... or that states this share of the question's idf-weighted words they lack."""
 PLAIN_CHOICE = 3
 RERANK_TOKENS = 64
 # A re-ranked sentence is embedded from its first 64 word pieces: enough to say what a
@@ -73,7 +103,8 @@ TRACED = 8
 def scoring(settings: AnswerSettings, model: str) -> dict[str, Any]:
     """Everything the support score depends on: the abstention threshold is fitted for it."""
     return {
-        "weights": [W_OWN, W_OVERLAP, W_AMOUNT, W_PRIOR, PLAIN_CHOICE, RERANK_TOKENS],
+        "weights": [W_OWN, W_OVERLAP, W_PRIOR, PLAIN_CHOICE, RERANK_TOKENS],
+        "reader": READER,
         "rerank": settings.rerank,
         "model": model,
     }
@@ -94,7 +125,16 @@ class Unit:
     heading: float = 0.0
     own: float | None = None
     score: float = 0.0
-    states_amount: bool = False
+    reader: float = 0.0
+    """The reader's bonus or penalty (qa/reader.py): target, qualifiers, fragment."""
+    fit: Fit | None = None
+    lead: str = ""
+    """The sentence that introduces the unit's list ("Do not take X if:"), quoted with it."""
+    lead_index: int = -1
+    """Where ``lead`` stands in the passage (it is quoted as a statement of its own)."""
+    context: tuple[str, ...] = ()
+    """What the unit is read under for qualifiers: its list item's first sentence, the
+    sentence before it, its lead-in, its heading (nearest first)."""
 
 
 @dataclass(slots=True)
@@ -129,7 +169,9 @@ class ExtractiveAnswerer:
 
     def answer(self, query: Query, retrieval: Retrieval, trace: Trace) -> Answer:
         """Quote the statements of ``retrieval`` that answer ``query``, or refuse."""
-        selection = self.select(query.question, query.terms, query.vector, retrieval.evidence)
+        selection = self.select(
+            query.question, query.terms, query.vector, retrieval.evidence, titles=query.titles
+        )
         chosen = {id(u) for u in selection.units}
         trace.support, trace.threshold = selection.support, self.policy.threshold
         trace.candidates = [
@@ -156,27 +198,37 @@ class ExtractiveAnswerer:
         return answer
 
     def select(
-        self, question: str, terms: str, query_vector: np.ndarray, evidence: list[Evidence]
+        self,
+        question: str,
+        terms: str,
+        query_vector: np.ndarray,
+        evidence: list[Evidence],
+        titles: list[str] | None = None,
     ) -> Selection:
         """Score the units of ``evidence`` and choose the answer's sentences or list.
 
         ``terms`` is the text whose words count for overlap (the question without drug
-        names); ``query_vector`` embeds what the question asks about.
+        names); ``query_vector`` embeds what the question asks about; ``titles`` are the
+        drugs the question names (a statement of one drug's monograph that names another
+        of them is the interaction the question asks about).
         """
-        units = self._candidates(query_vector, evidence)
+        layouts: dict[str, list[tuple[int, int, int]]] = {}
+        units = self._candidates(query_vector, evidence, layouts)
         if not units:
             return Selection()
         weights = {t: self.lexical.idf(t) for t in dict.fromkeys(tokenize(terms))}
         weights = {t: w for t, w in weights.items() if t not in _GENERIC} or weights
         total = sum(weights.values()) or 1.0
-        amount = bool(_ASKS_AMOUNT.search(question))
+        intent = intent_of(question)
+        names = _other_names(evidence, titles or [])
         for unit in units:
-            unit.states_amount = amount and bool(_AMOUNT.search(unit.text))
             # A unit is read under its heading: "Common Side Effects" answers "common".
             heading = set(tokenize(unit.evidence.chunk.section))
-            terms = set(tokenize(f"{_leaf(unit)} {unit.text}"))
+            terms = set(tokenize(f"{_leaf(unit)} {unit.lead} {unit.text}"))
             unit.overlap = sum(w for t, w in weights.items() if t in terms) / total
             unit.heading = sum(w for t, w in weights.items() if t in heading) / total
+            unit.fit = fit(intent, unit.text, unit.context)
+            unit.reader = _reader_bonus(unit.fit) + _codrug(unit, names)
             unit.score = unit.late + self._bonus(unit)
         units.sort(key=lambda u: -u.score)
         top = units[: self.settings.rerank or PLAIN_CHOICE]
@@ -184,45 +236,59 @@ class ExtractiveAnswerer:
             # Each unit is embedded under its own heading: "Common Side Effects: Fatigue,
             # ..." means something a bare list of symptoms does not.
             vectors = self.embedder.embed(
-                [f"{_leaf(u)}: {u.text}" for u in top], max_tokens=RERANK_TOKENS
+                [f"{_leaf(u)}: {_quoted(u)}" for u in top], max_tokens=RERANK_TOKENS
             )
             for unit, vector in zip(top, vectors, strict=True):
                 unit.own = float(np.dot(vector, query_vector))
                 unit.score = W_OWN * unit.own + (1 - W_OWN) * unit.late + self._bonus(unit)
             top.sort(key=lambda u: -u.score)
         best = top[0]
+        if intent.qualifiers or intent.measures:
+            # Among near-ties, the statement that carries more of the question's qualifiers
+            # answers it (the severe line over the line for another sub-case beside it);
+            # support stays the best score, so abstention is unchanged.
+            best = max(
+                (u for u in top if u.score >= top[0].score - MARGIN / 2),
+                key=lambda u: (_matched(u) - 2 * _conflicts(u), u.score),
+            )
         in_top = {id(u) for u in top}
+        rest = [u for u in units if id(u) not in in_top]
         selection = Selection(
-            support=best.score,
-            listing=bool(_LIST_QUESTION.search(question)),
-            ranked=top + [u for u in units if id(u) not in in_top][: TRACED - len(top)],
+            support=top[0].score,
+            listing=bool(_LIST_QUESTION.search(question)) or intent.broad,
+            ranked=top + rest[: TRACED - len(top)],
         )
-        listed = self._listed(best, units) if selection.listing else None
+        listed = self._listed(best, units, intent.broad) if selection.listing else None
         if listed is not None:
-            selection.units = self._list_of(listed)
+            selection.units = self._list_of(listed, layouts)
         else:
-            selection.units = self._prose(best, top)
+            share = {t: w / total for t, w in weights.items()}
+            selection.units = self._prose(best, top, rest, intent, layouts, share)
         return selection
 
     @staticmethod
-    def _listed(best: Unit, units: list[Unit]) -> Unit | None:
-        """For a list question: the best list item under a heading that names the topic."""
+    def _listed(best: Unit, units: list[Unit], broad: bool = False) -> Unit | None:
+        """For a list question: the best list item under a heading that names the topic
+        (for a broad question, "who should not take X", any list item with a lead-in)."""
         for unit in sorted(units, key=lambda u: -u.score):
-            if unit.item and unit.heading > 0 and unit.score >= best.score - LIST_REACH:
+            if not unit.item or unit.score < best.score - LIST_REACH:
+                continue
+            if unit.heading > 0 or (broad and unit.lead):
                 return unit
         return None
 
     @staticmethod
     def _bonus(unit: Unit) -> float:
-        return (
-            W_OVERLAP * unit.overlap
-            + W_PRIOR / (1 + unit.rank)
-            + (W_AMOUNT if unit.states_amount else 0.0)
-        )
+        return W_OVERLAP * unit.overlap + W_PRIOR / (1 + unit.rank) + unit.reader
 
-    def _candidates(self, query_vector: np.ndarray, evidence: list[Evidence]) -> list[Unit]:
+    def _candidates(
+        self,
+        query_vector: np.ndarray,
+        evidence: list[Evidence],
+        layouts: dict[str, list[tuple[int, int, int]]],
+    ) -> list[Unit]:
         """The units of ``evidence`` closest to the question by their in-context vectors."""
-        layouts = {ev.chunk.id: unit_layout(ev.chunk.text) for ev in evidence}
+        layouts.update({ev.chunk.id: unit_layout(ev.chunk.text) for ev in evidence})
         vectors = self.store.unit_vectors({cid: len(lay) for cid, lay in layouts.items()})
         scored: list[tuple[float, int, int, str, int]] = []
         for rank, ev in enumerate(evidence):
@@ -240,14 +306,20 @@ class ExtractiveAnswerer:
         # Twelve per passage (counted over all passages) is plenty: the rest, far from the
         # question, cannot reach the re-rank.
         scored.sort(key=lambda u: -u[0])
-        return [
-            Unit(evidence[rank], rank, index, _ANSWER_PREFIX.sub("", text), item, late)
-            for late, rank, index, text, item in scored[: 12 * len(evidence)]
-        ]
+        out = []
+        for late, rank, index, text, item in scored[: 12 * len(evidence)]:
+            ev = evidence[rank]
+            unit = Unit(ev, rank, index, _ANSWER_PREFIX.sub("", text), item, late)
+            unit.lead, unit.lead_index, unit.context = _surroundings(
+                ev, layouts[ev.chunk.id], index
+            )
+            out.append(unit)
+        return out
 
-    def _list_of(self, best: Unit) -> list[Unit]:
-        """The whole list around ``best`` in its passage, one unit per list item, in order."""
-        layout = unit_layout(best.evidence.chunk.text)
+    def _list_of(self, best: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:
+        """The whole list around ``best`` in its passage, one unit per list item, in order,
+        after the sentence that introduces it."""
+        layout = layouts[best.evidence.chunk.id]
         text = best.evidence.chunk.text
         lo = hi = best.index
         while lo > 0 and layout[lo - 1][2]:
@@ -258,13 +330,23 @@ class ExtractiveAnswerer:
         for i in range(lo, hi + 1):
             items.setdefault(layout[i][2], []).append(i)
         out = []
+        if best.lead and best.lead_index >= 0 and best.lead_index < lo:
+            out.append(Unit(best.evidence, best.rank, best.lead_index, best.lead, 0, best.late))
         for number, indexes in list(items.items())[: self.settings.max_list_items]:
             start, end = layout[indexes[0]][0], layout[indexes[-1]][1]
             joined = " ".join(text[start:end].split())
             out.append(Unit(best.evidence, best.rank, indexes[0], joined, number, best.late))
         return out
 
-    def _prose(self, best: Unit, ranked: list[Unit]) -> list[Unit]:
+    def _prose(
+        self,
+        best: Unit,
+        ranked: list[Unit],
+        rest: list[Unit],
+        intent: Intent,
+        layouts: dict[str, list[tuple[int, int, int]]],
+        share: dict[str, float],
+    ) -> list[Unit]:
         chosen = [best]
         for unit in ranked[1:]:
             if len(chosen) >= self.settings.max_sentences:
@@ -275,31 +357,109 @@ class ExtractiveAnswerer:
             # nearly as close in meaning: this keeps loosely related lines out.
             if unit.overlap < best.overlap and (unit.own or 0.0) < (best.own or 0.0) - MARGIN / 2:
                 continue
+            if unit.fit is not None and unit.fit.conflicts:
+                continue  # never the neighbouring population's statement beside the right one
+            if (intent.qualifiers or intent.measures) and _matched(unit) < _matched(best):
+                continue  # nor the line for another sub-case of the same item
             chosen.append(unit)
+        # A question that asks two things (the enzyme and the half-life; women and men)
+        # gets the best statement for the part the chosen ones leave out.
+        for unit in [*ranked[1:], *rest]:
+            if len(chosen) >= self.settings.max_sentences + 1:
+                break
+            if unit in chosen or unit.score < best.score - COVER_MARGIN:
+                continue
+            if unit.fit is None or unit.fit.conflicts or unit.fit.fragment:
+                continue
+            if best.fit is not None and unit.fit.missing_targets > best.fit.missing_targets:
+                continue
+            if _covers_more(intent, unit, chosen, share) and not any(
+                _same(unit.text, c.text) for c in chosen
+            ):
+                chosen.append(unit)
         # A sentence that leans on the one before it ("It is reduced to ...", or a line
-        # under a "Patients with Renal Impairment: ..." lead-in) brings that one along.
+        # under a "Patients with Renal Impairment: ..." lead-in) brings that one along;
+        # if that one is about another population, only its label comes along.
         for unit in list(chosen):
-            if unit.index > 0 and self._leans_back(unit):
-                layout = unit_layout(unit.evidence.chunk.text)
+            if unit.index > 0 and self._leans_back(unit, layouts):
+                layout = layouts[unit.evidence.chunk.id]
                 s, e, item = layout[unit.index - 1]
                 prev = " ".join(unit.evidence.chunk.text[s:e].split())
                 if _FAQ_QUESTION.match(prev):
                     continue
-                if not any(
-                    c.evidence is unit.evidence and c.index == unit.index - 1 for c in chosen
+                if any(c.evidence is unit.evidence and c.index == unit.index - 1 for c in chosen):
+                    continue
+                if fit(intent, prev).conflicts:
+                    label = _LABEL.match(prev)
+                    if label and not unit.lead:
+                        unit.lead, unit.lead_index = label.group(0).strip(), unit.index - 1
+                    continue
+                chosen.append(Unit(unit.evidence, unit.rank, unit.index - 1, prev, item, unit.late))
+        # A short list item is one statement: its later sentences come along ("Warfarin:
+        # may enhance its effect." + "Close monitoring of INR is required.").
+        for unit in list(chosen):
+            if not unit.item or intent.qualifiers or intent.measures:
+                continue  # an item's other sentences may be about other sub-cases
+            layout = layouts[unit.evidence.chunk.id]
+            same = [i for i, (_, _, item) in enumerate(layout) if item == unit.item]
+            start, end = layout[same[0]][0], layout[same[-1]][1]
+            if len(unit.evidence.chunk.text[start:end].split()) > ITEM_WORDS:
+                continue
+            for i in same:
+                if i <= unit.index or any(
+                    c.evidence is unit.evidence and c.index == i for c in chosen
                 ):
+                    continue
+                s, e, item = layout[i]
+                later = " ".join(unit.evidence.chunk.text[s:e].split())
+                if not fit(intent, later).conflicts:
+                    chosen.append(Unit(unit.evidence, unit.rank, i, later, item, unit.late))
+        # A line that ends in ":" introduces what follows it: the next unit comes along.
+        for unit in list(chosen):
+            if unit.text.endswith(":"):
+                layout = layouts[unit.evidence.chunk.id]
+                if unit.index + 1 < len(layout) and not any(
+                    c.evidence is unit.evidence and c.index == unit.index + 1 for c in chosen
+                ):
+                    s, e, item = layout[unit.index + 1]
+                    nxt = " ".join(unit.evidence.chunk.text[s:e].split())
                     chosen.append(
-                        Unit(unit.evidence, unit.rank, unit.index - 1, prev, item, unit.late)
+                        Unit(unit.evidence, unit.rank, unit.index + 1, nxt, item, unit.late)
                     )
+        # A dose sentence continued by the next one ("This is increased to ...") brings it.
+        if "amount" in intent.targets:
+            for unit in list(chosen):
+                nxt = _continuation(unit, layouts)
+                if nxt is not None and not any(
+                    c.evidence is unit.evidence and c.index == nxt.index for c in chosen
+                ):
+                    chosen.append(nxt)
         chosen.sort(key=lambda u: (u.rank, u.index))
+        # One lead-in per list, quoted as its own statement before the first of its items
+        # in the answer (every statement stays a verbatim quote), unless the item has a
+        # label of its own ("Lifestyle Considerations: ...").
+        seen: set[tuple[str, int]] = set()
+        for unit in list(chosen):
+            key = (unit.evidence.chunk.id, unit.lead_index)
+            if not unit.lead or key in seen or _LABEL.match(unit.text):
+                continue
+            seen.add(key)
+            if not any(
+                c.evidence is unit.evidence and c.index == unit.lead_index and c.text == unit.lead
+                for c in chosen
+            ):
+                chosen.append(
+                    Unit(unit.evidence, unit.rank, unit.lead_index, unit.lead, 0, unit.late)
+                )
+        chosen.sort(key=lambda u: (u.rank, u.index, u.item))
         return chosen
 
     @staticmethod
-    def _leans_back(unit: Unit) -> bool:
+    def _leans_back(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> bool:
         if _NEEDS_CONTEXT.match(unit.text):
             return True
         text = unit.evidence.chunk.text
-        layout = unit_layout(text)
+        layout = layouts[unit.evidence.chunk.id]
         s, e, item = layout[unit.index - 1]
         if unit.item and item == unit.item:
             return True  # a later sentence of a list item is read with the item's first
@@ -344,8 +504,11 @@ class ExtractiveAnswerer:
             if any(c.key == key for c in citations):
                 continue
             citations.append(Citation.of(chunk, key, " ".join(quotes[chunk.id])))
-        if selection.listing and all(u.item for u in selection.units):
-            text = "\n".join(f"- {s.text} [{s.keys[0]}]" for s in statements)
+        if selection.listing and all(u.item for u in selection.units[1:]):
+            text = "\n".join(
+                f"- {s.text} [{s.keys[0]}]" if u.item else f"{s.text} [{s.keys[0]}]"
+                for s, u in zip(statements, selection.units, strict=True)
+            )
         else:
             text = " ".join(f"{s.text} [{s.keys[0]}]" for s in statements)
         return Answer(
@@ -371,3 +534,158 @@ def _same(a: str, b: str) -> bool:
 
 def _leaf(unit: Unit) -> str:
     return unit.evidence.chunk.section.rsplit(SEP, 1)[-1]
+
+
+def _matched(unit: Unit) -> int:
+    return unit.fit.matched if unit.fit is not None else 0
+
+
+def _conflicts(unit: Unit) -> int:
+    return unit.fit.conflicts if unit.fit is not None else 0
+
+
+def _quoted(unit: Unit) -> str:
+    """The unit as quoted: a list item after its lead-in ("Do not take X: if you ...")."""
+    if not unit.lead or unit.text.startswith(unit.lead):
+        return unit.text
+    joint = " " if unit.lead.rstrip().endswith(":") else ": "
+    return f"{unit.lead.rstrip()}{joint}{unit.text}"
+
+
+def _surroundings(
+    ev: Evidence, layout: list[tuple[int, int, int]], index: int
+) -> tuple[str, int, tuple[str, ...]]:
+    """A unit's lead-in (for a list item) and what it is read under for qualifiers."""
+    text = ev.chunk.text
+
+    def unit_text(i: int) -> str:
+        s, e, _ = layout[i]
+        return " ".join(text[s:e].split())
+
+    def same_block(i: int, j: int) -> bool:
+        return "\n\n" not in text[layout[i][1] : layout[j][0]]
+
+    item = layout[index][2]
+    context: list[str] = []
+    if index > 0 and layout[index - 1][2] == item and (item or same_block(index - 1, index)):
+        context.append(unit_text(index - 1))  # the sentence before, in its item or paragraph
+        first = index - 1
+        while first > 0 and layout[first - 1][2] == item and item:
+            first -= 1
+        if item and first != index - 1:
+            context.append(unit_text(first))  # the item's label sentence
+    lead, at = "", -1
+    if item:
+        j = index - 1
+        while j >= 0 and layout[j][2] == item:
+            j -= 1
+        # Back over the list: the nearest earlier item that ends in ":" (a group header
+        # such as "Rare side effects (may affect up to 1 in 1,000 people) are:"), or the
+        # sentence just before the list.
+        while j >= 0:
+            candidate = unit_text(j)
+            if candidate.endswith(":"):
+                if len(candidate.split()) <= LEAD_IN_WORDS and not _FAQ_QUESTION.match(candidate):
+                    lead, at = candidate, j
+                break
+            if not layout[j][2]:
+                # Without a colon, only a short heading-like line ("Do not take X") leads a
+                # list in; a full sentence before it is not its lead-in.
+                if len(candidate.split()) <= LEAD_IN_HEADING and not _ENDS_SENTENCE.search(
+                    candidate
+                ):
+                    lead, at = candidate, j
+                break
+            j -= 1
+    if lead:
+        context.append(lead)
+    context.append(_leaf_of(ev))
+    return lead, at, tuple(context)
+
+
+def _reader_bonus(f: Fit) -> float:
+    """The reader's part of a unit's score (see the weights above)."""
+    return (
+        W_TARGET * min(f.targets, 2)
+        - W_NO_TARGET * min(f.missing_targets, 1)
+        + W_MATCH * min(f.matched, 2)
+        - W_MISSING * min(f.missing, 2)
+        - W_CONFLICT * min(f.conflicts, 2)
+        - (W_COMPOSITION if f.composition else 0.0)
+        - (W_NO_UNIT if f.unit_missing else 0.0)
+        - (W_NO_POPULATION if f.missing_population else 0.0)
+        - (W_FRAGMENT if f.fragment else 0.0)
+    )
+
+
+def _other_names(evidence: list[Evidence], titles: list[str]) -> dict[str, list[re.Pattern[str]]]:
+    """For each drug named in the question, the names of the other drugs it names."""
+    if len(titles) < 2:
+        return {}
+    names: dict[str, set[str]] = {t: {t} for t in titles}
+    for ev in evidence:
+        if ev.chunk.drug in names:
+            names[ev.chunk.drug].update(a for a in ev.chunk.aliases if len(a) > 3)
+    return {
+        t: [
+            re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE)
+            for o, ns in names.items()
+            if o != t
+            for n in ns
+        ]
+        for t in titles
+    }
+
+
+def _codrug(unit: Unit, names: dict[str, list[re.Pattern[str]]]) -> float:
+    """A statement of one named drug's monograph that names the other: the interaction."""
+    others = names.get(unit.evidence.chunk.drug)
+    if not others:
+        return 0.0
+    said = f"{unit.lead} {unit.text}"
+    return W_CODRUG if any(rx.search(said) for rx in others) else 0.0
+
+
+def _covers_more(intent: Intent, unit: Unit, chosen: list[Unit], share: dict[str, float]) -> bool:
+    """True when ``unit`` states a target, a named qualifier value or a good share of the
+    question's rare words that the chosen statements lack."""
+
+    def said(u: Unit) -> str:
+        return f"{u.lead} {u.text}"
+
+    mine = said(unit)
+    have = " ".join(said(c) for c in chosen)
+    for target in intent.targets - {"amount", "value"}:
+        rx = TARGETS[target][1]
+        if rx.search(mine) and not rx.search(have):
+            return True
+    for axis, values in intent.qualifiers.items():
+        if len(values) < 2:
+            continue
+        for value in values:
+            rx = AXES[axis][value]
+            if rx.search(mine) and not rx.search(have):
+                return True
+    had = set(tokenize(have))
+    new = sum(w for t, w in share.items() if t in set(tokenize(mine)) - had)
+    return new >= COVER_TERMS
+
+
+def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> Unit | None:
+    """The next sentence of the unit's paragraph or item when it continues the unit's
+    amount ("This is increased to 3 mg ..."): a schedule is one statement."""
+    layout = layouts[unit.evidence.chunk.id]
+    if unit.index + 1 >= len(layout):
+        return None
+    text = unit.evidence.chunk.text
+    s, e, item = layout[unit.index + 1]
+    if item != unit.item or (not item and "\n\n" in text[layout[unit.index][1] : s]):
+        return None
+    nxt = " ".join(text[s:e].split())
+    if _NEEDS_CONTEXT.match(nxt) and TARGETS["amount"][1].search(nxt):
+        return Unit(unit.evidence, unit.rank, unit.index + 1, nxt, item, unit.late)
+    return None
+
+
+def _leaf_of(ev: Evidence) -> str:
+    return ev.chunk.section.rsplit(SEP, 1)[-1]

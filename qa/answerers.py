@@ -96,7 +96,10 @@ class LLMStage:
         # A fresh answerer per call around the shared chat model: the LLM answerer keeps
         # per-call state (its last answer), and one engine serves many users at once.
         answerer = type(self.shared)(
-            self.shared.chat_model, self.shared.backend_label, where=self.shared.where
+            self.shared.chat_model,
+            self.shared.backend_label,
+            where=self.shared.where,
+            prompt=getattr(self.shared, "prompt", "full"),
         )
         answerer.description = self.shared.description
         return answerer

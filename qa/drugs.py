@@ -99,14 +99,21 @@ class DrugIndex:
         for phrase, docs in self._by_phrase.items():
             if len(phrase) < 2:
                 continue
-            for word in phrase:
-                if (
-                    len(word) >= 5
-                    and (word,) not in self._by_phrase
-                    and self._lexicon.is_drug(word)
-                ):
+            for n, word in enumerate(phrase):
+                if len(word) < 5 or (word,) in self._by_phrase:
+                    continue
+                # The first word of an active-substance alias ("sacituzumab" of
+                # "sacituzumab govitecan") names it when it is no ordinary word.
+                head = n == 0 and len(word) >= 7 and word.isalpha()
+                if self._lexicon.is_drug(word) or (head and not self._lexicon.is_ordinary(word)):
                     out[word] |= docs
         return dict(out)
+
+    def spellings(self, name: str) -> list[str]:
+        """``name`` and the vocabulary's name for the same drug ("zoloft" -> "sertraline",
+        "colestyramine" -> "cholestyramine"), to look for either in a monograph's text."""
+        found = self._lexicon.lookup(name) if self._lexicon else None
+        return list(dict.fromkeys([name, *([found.canonical] if found else [])]))
 
     @property
     def titles(self) -> list[str]:
@@ -123,6 +130,13 @@ class DrugIndex:
         lookup = DrugLookup()
         used = [False] * len(tokens)
         found: dict[str, DrugMatch] = {}
+        named: dict[str, set[str]] = defaultdict(set)
+        """Every phrase of the question that named monographs -> their titles."""
+
+        def add(docs: set[str], said: str, exact: bool) -> None:
+            self._add(found, docs, said, exact)
+            named[said] |= {self._title_of[d] for d in docs}
+
         for size in range(_MAX_WORDS, 0, -1):
             for i in range(len(tokens) - size + 1):
                 if any(used[i : i + size]):
@@ -131,7 +145,7 @@ class DrugIndex:
                 if docs:
                     for i_ in range(i, i + size):
                         used[i_] = True
-                    self._add(found, docs, " ".join(tokens[i : i + size]), exact=True)
+                    add(docs, " ".join(tokens[i : i + size]), exact=True)
         for i, token in enumerate(tokens):
             if used[i] or len(token) < 5 or token.isdigit():
                 continue
@@ -139,17 +153,39 @@ class DrugIndex:
             best = None if fold(token) in self._common else self._closest(token)
             if best is not None:
                 used[i] = True
-                self._add(found, self._by_phrase[(best,)], token, exact=False)
+                add(self._by_phrase[(best,)], token, exact=False)
             elif token in self._substance_words:
                 # "memantine" for the alias "memantine hydrochloride"
                 used[i] = True
-                self._add(found, self._substance_words[token], token, exact=True)
-        lookup.matches = list(found.values())
-        lookup.unknown = self._unknown(tokens, used)
+                add(self._substance_words[token], token, exact=True)
+        for name in self._unknown(tokens, used):
+            # A brand or spelling the vocabulary knows for a substance that has a monograph
+            # ("zoloft" -> the sertraline monograph) names that monograph.
+            docs = self._docs_of(self.spellings(name)[-1]) if self._lexicon else set()
+            if docs:
+                add(docs, name, exact=True)
+            else:
+                lookup.unknown.append(name)
+        lookup.matches = self._narrowed(list(found.values()), named)
         return lookup
 
+    def _docs_of(self, name: str) -> set[str]:
+        phrase = tuple(words(name))
+        return set(self._by_phrase.get(phrase, ())) | set(self._substance_words.get(name, ()))
+
+    @staticmethod
+    def _narrowed(matches: list[DrugMatch], named: dict[str, set[str]]) -> list[DrugMatch]:
+        """The parts of a combination ("sacubitril/valsartan") name the monographs holding
+        every part: when the names share monographs, keep only those."""
+        if len(named) < 2:
+            return matches
+        shared = set.intersection(*named.values())
+        if not shared or shared == set().union(*named.values()):
+            return matches
+        return [m for m in matches if m.title in shared]
+
     def _unknown(self, tokens: list[str], used: list[bool]) -> list[str]:
-        """Drug names of the vocabulary (two words, then one) that name no monograph."""
+        """Drug names of the vocabulary (two words, then one) not matched so far."""
         if self._lexicon is None:
             return []
         out: list[tuple[int, str]] = []

@@ -21,10 +21,11 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from monorag.embed import Embedder, shared_embedder
+from monorag.embed import Embedder, get_embedder
 from monorag.errors import EmbeddingModelMismatchError
+from monorag.index import open_index
 from monorag.index.lexical import LexicalIndex
-from monorag.index.store import FileEntry, Store, current_chunks, lexical_dir
+from monorag.index.store import FileEntry, current_chunks, lexical_dir
 from monorag.lexicon import shared_lexicon
 from monorag.qa.abstention import CALIBRATION_FILE, AbstentionPolicy
 from monorag.qa.answer import ExtractiveAnswerer, scoring
@@ -89,11 +90,11 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or shared_embedder(settings.embedding)
+        self.embedder = embedder or get_embedder(settings.embedding)
         self.policy = AbstentionPolicy.from_settings(
             settings.answer, scoring(settings.answer, self.embedder.name)
         )
-        self.store = Store.open(settings.store)
+        self.store = open_index(settings.store)
         self.store.check_format()
         model = self.store.model()
         if model is not None and model != self.embedder.name:

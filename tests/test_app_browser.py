@@ -2,7 +2,8 @@
 
 Chromium is Debian's (`make browser` installs it); Playwright only drives it, so nothing is
 downloaded. Every host name except 127.0.0.1 resolves to nothing, so the page cannot reach
-the internet even if it tried. The screenshot lands in out/browser/ for people to look at.
+the internet even if it tried. Desktop (1280 px) and phone (390 px) screenshots land in
+out/browser/ (git-ignored) for people to look at.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from tests.conftest import PROJECT, SEED
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT / "out" / "browser"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "out" / "browser"
+"""Where the screenshots go for people to look at: out/ is the git-ignored artifact folder
+(the one place tests write inside the checkout)."""
 STREAMLIT = PROJECT / ".venv" / "bin" / "streamlit"
 START_TIMEOUT = 60.0
 FIRST_ANSWER_TIMEOUT_MS = 240_000
@@ -55,7 +58,19 @@ Zelbrotinib is used for chronic zelbro syndrome in adults.
 
 The usual adult dose of zelbrotinib is 20 mg by mouth once daily ![pixel]({trap}/md.png) \
 with :red[food] and [a link]({trap}/link) and &lt;img src="{trap}/entity.png"&gt; and $x^2$.
+
+## **Monitoring**
+
+{LONG_MONITORING}
 """
+
+
+LONG_MONITORING = " ".join(
+    f"Zelbrotinib monitoring step {n}: check the full blood count, liver enzymes and kidney "
+    f"function before cycle {n} and record the results in the patient's chart."
+    for n in range(1, 8)
+)
+"""A passage well over the app's LONG_PASSAGE_CHARS: it must scroll in its own box."""
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +194,9 @@ def test_chat_answers_with_citations_and_sources(
         expect(details).to_contain_text("last modified 22 Sep 2025")
         expect(details).to_contain_text("4 mg orally once daily")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True, animations="disabled")
+        page.screenshot(
+            path=str(ARTIFACTS / "desktop-answer.png"), full_page=True, animations="disabled"
+        )
 
         hostile = ask(page, "What is the usual adult dose of zelbrotinib?", 2)
         expect(hostile).to_contain_text("20 mg")
@@ -192,7 +209,9 @@ def test_chat_answers_with_citations_and_sources(
         assert ":red[food]" in shown
         assert "&lt;img" in shown
         assert "$x^2$" in shown
-        page.screenshot(path=str(ARTIFACTS / "escaped.png"), full_page=True, animations="disabled")
+        page.screenshot(
+            path=str(ARTIFACTS / "desktop-escaped.png"), full_page=True, animations="disabled"
+        )
         assert hostile.locator("img").count() == 0
         assert hostile.locator(f'a[href^="{trap}"]').count() == 0
         assert not [r for r in requests if r.startswith(trap)], requests
@@ -204,10 +223,97 @@ def test_chat_answers_with_citations_and_sources(
         expect(abstention.get_by_test_id("stExpander")).to_have_count(0)
         abstention.scroll_into_view_if_needed()
         page.screenshot(
-            path=str(ARTIFACTS / "abstention.png"), full_page=True, animations="disabled"
+            path=str(ARTIFACTS / "desktop-abstention.png"), full_page=True, animations="disabled"
         )
         off_host = [r for r in requests if not r.startswith((url, "data:", "blob:"))]
         assert not off_host, f"the page made requests off the app's host: {off_host}"
     finally:
         page.close()
+    assert "Traceback" not in log_path.read_text(encoding="utf-8", errors="replace")
+
+
+PHONE = {"width": 390, "height": 844}
+
+# Points across the chat input (its corners, inset, and centre): the element the browser
+# finds on top at each must belong to the chat input, i.e. nothing is drawn over it.
+COVERED_POINTS = """
+(input) => {
+  const box = input.getBoundingClientRect();
+  const xs = [box.left + 4, box.left + box.width / 2, box.right - 4];
+  const ys = [box.top + 4, box.top + box.height / 2, box.bottom - 4];
+  const bad = [];
+  for (const x of xs) for (const y of ys) {
+    const top = document.elementFromPoint(x, y);
+    if (!top || !input.contains(top) && !top.contains(input)) {
+      bad.push(`${Math.round(x)},${Math.round(y)}: ${top ? top.outerHTML.slice(0, 120) : null}`);
+    }
+  }
+  return bad;
+}
+"""
+
+
+# Every box in the Sources that scrolls (overflow auto or scroll, content taller than the
+# box): scrolled by 100 px, its new scrollTop.
+SCROLL_BOXES = """
+(details) => [...details.querySelectorAll('*')]
+  .filter((e) => ['auto', 'scroll'].includes(getComputedStyle(e).overflowY)
+                 && e.scrollHeight > e.clientHeight + 20)
+  .map((e) => { e.scrollTop = 100; return e.scrollTop; })
+"""
+
+
+def assert_nothing_covers(page: object) -> None:
+    chat = page.get_by_test_id("stChatInput")  # type: ignore[attr-defined]
+    covered = chat.evaluate(COVERED_POINTS)
+    assert covered == [], f"something lies over the chat input: {covered}"
+
+
+def test_phone_width_chat_sidebar_sources_and_input(
+    server: tuple[str, str, Path], browser: object
+) -> None:
+    from playwright.sync_api import expect
+
+    url, _, log_path = server
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    page = context.new_page()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        expect.set_options(timeout=FIRST_ANSWER_TIMEOUT_MS)
+        page.goto(url)
+        expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible()
+        expect.set_options(timeout=60_000)
+        # The sidebar starts closed on a phone: it would cover the chat and catch every tap.
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar).to_have_attribute("data-collapsed", "true")
+        box = sidebar.bounding_box()
+        assert box is None or box["x"] + box["width"] <= 1, box
+        assert_nothing_covers(page)
+
+        answer = ask(page, "Pomalyst dose for a dialysis patient?", 0)
+        expect(answer).to_contain_text("hemodialysis")
+        expect(answer).to_contain_text("22 Sep 2025")  # the date beside each citation
+        page.screenshot(path=str(ARTIFACTS / "phone-answer.png"), animations="disabled")
+        # Its cited passage is long: it must scroll in its own box.
+        answer = ask(page, "What monitoring does zelbrotinib need before each cycle?", 2)
+        expect(answer).to_contain_text("Zelbrotinib › Monitoring")
+        expander = answer.get_by_test_id("stExpander")
+        expander.locator("summary").tap()
+        details = expander.get_by_test_id("stExpanderDetails")
+        expect(details).not_to_have_attribute("inert", "")
+        expect(details).to_contain_text("monitoring step 7")
+        details.scroll_into_view_if_needed()
+        # Nothing is wider than the phone (no sideways scrolling), and the chat input is
+        # still on top of everything.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide on a 390 px phone"
+        # The long passage scrolls inside its own box (and really moves when scrolled).
+        scrolled = details.evaluate(SCROLL_BOXES)
+        assert scrolled and all(top > 0 for top in scrolled), scrolled
+        assert_nothing_covers(page)
+        page.screenshot(path=str(ARTIFACTS / "phone-sources.png"), animations="disabled")
+    finally:
+        context.close()
     assert "Traceback" not in log_path.read_text(encoding="utf-8", errors="replace")

@@ -183,3 +183,15 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert "(c) 3 generated" in text
     for system in ("monorag", "baseline"):
         assert large[system]["chunks"] > 0 and large[system]["ask_p95_ms"] > 0
+
+
+def test_a_new_run_keeps_the_hand_written_sections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monorag.bench import report
+
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"old figures\n{report.HAND_WRITTEN}\n## Cold ask\n\nby hand\n")
+    monkeypatch.setattr(report, "render_markdown", lambda results, plot: "new figures\n")
+    report.write({}, page, None)
+    assert page.read_text() == f"new figures\n\n{report.HAND_WRITTEN}\n## Cold ask\n\nby hand\n"

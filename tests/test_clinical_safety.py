@@ -27,6 +27,7 @@ from monorag.qa.prompt import evidence_blocks
 from monorag.settings import Settings
 from monorag.types import Answer, Chunk, Evidence
 from monorag.ui.cli import app
+from monorag.ui.present import format_date
 from tests.conftest import SEED, make_settings
 
 SIBLING = "Zentramide"
@@ -154,9 +155,8 @@ def is_labelled(answer: Answer) -> bool:
 @pytest.mark.parametrize("question", BOTH)
 def test_questions_naming_two_drugs_label_every_statement(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
-    if answer.abstained:
-        assert answer.citations == []
-        return
+    # Both drugs have monographs that answer each of these.
+    assert not answer.abstained, answer.note
     by_key = {c.key: c for c in answer.citations}
     for statement in answer.statements:
         drugs = {by_key[k].drug for k in statement.keys}
@@ -176,7 +176,6 @@ def test_sibling_doses_are_never_attributed_to_the_seed(engine: Engine) -> None:
     """Every dose an answer about one drug states is in that drug's own monograph."""
     sibling_only = {"10 mg", "1-14", "21-day", "5 mg/day", "12 to 15 hours"}
     seed_only = {"4 mg", "1-21", "28-day", "3 mg/day", "7 to 9 hours"}
-    answered = 0
     for question, drug, foreign in [
         ("What is the pomalidomide dose for multiple myeloma?", "Pomalidomide", sibling_only),
         ("Pomalidomide dose in hepatic impairment?", "Pomalidomide", sibling_only),
@@ -186,12 +185,9 @@ def test_sibling_doses_are_never_attributed_to_the_seed(engine: Engine) -> None:
         ("What is the half-life of Zentrova?", SIBLING, seed_only),
     ]:
         answer = engine.ask(question)
-        if answer.abstained:
-            continue
-        answered += 1
+        assert not answer.abstained, (question, answer.note)
         assert {c.drug for c in answer.citations} == {drug}, question
         assert not any(value in answer.text for value in foreign), (question, answer.text)
-    assert answered >= 4
 
 
 # -- numbers are quoted exactly as written --------------------------------------------------
@@ -277,7 +273,7 @@ def test_cli_prints_the_last_modified_date_of_every_citation(
             assert cited["last_modified"] == date
             line = next(line for line in lines if line.strip().startswith(f"[{cited['key']}]"))
             assert f"{cited['drug']} › {cited['section']}" in line, line
-            assert f"{cited['source']}, last modified {date}" in line, line
+            assert f"{cited['source']}, last modified {format_date(date)}" in line, line
 
 
 def test_cli_says_when_a_monograph_has_no_date(tmp_path: Path, embedder: Embedder) -> None:

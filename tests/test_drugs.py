@@ -144,3 +144,28 @@ def test_a_substance_inside_a_longer_alias_names_its_monographs() -> None:
     assert index.find("memantine titration schedule").titles == ["Ebixa"]
     assert sorted(index.find("glycopyrronium missed dose").titles) == ["Riarify", "Tovanor"]
     assert index.find("bromide levels?").titles == []  # a salt is not a substance
+
+
+def test_a_brand_the_vocabulary_knows_names_the_substance_monograph() -> None:
+    files = [entry("s", "Sertraline", []), entry("t", "Trodelvy", ["sacituzumab govitecan"])]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("zoloft dose for ocd in a 10 year old").titles == ["Sertraline"]
+    lookup = index.find("sacituzumab + ketoconazole?")
+    assert lookup.titles == ["Trodelvy"] and lookup.unknown == ["ketoconazole"]
+    assert index.spellings("colestyramine") == ["colestyramine", "cholestyramine"]
+
+
+def test_the_parts_of_a_combination_name_the_monographs_holding_both() -> None:
+    files = [
+        entry("e", "Entresto", ["sacubitril", "valsartan"]),
+        entry("d", "Diovan", ["valsartan"]),
+        entry("p", "Pomalidomide", ["Pomalyst"]),
+    ]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("sacubitril/valsartan target dose").titles == ["Entresto"]
+    # Two separate drugs share no monograph: both are kept, every valsartan one included.
+    assert sorted(index.find("valsartan with pomalyst").titles) == [
+        "Diovan",
+        "Entresto",
+        "Pomalidomide",
+    ]

@@ -37,6 +37,7 @@ def test_auto_precision_follows_the_cpu(flags: str, native: bool) -> None:
     assert resolve_precision("bfloat16") == "bfloat16"
 
 
+@pytest.mark.integration
 def test_bfloat16_vectors_agree_with_float32() -> None:
     embedder = shared_embedder(EmbeddingSettings(precision="float32"))
     fast = shared_embedder(EmbeddingSettings(precision="bfloat16"))

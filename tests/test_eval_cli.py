@@ -54,8 +54,38 @@ def test_eval_uses_its_own_store_and_keeps_other_settings(tmp_path: Path) -> Non
 def test_help_lists_the_options() -> None:
     result = CliRunner().invoke(app, ["eval", "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    for option in ("--mode", "--llm", "--report", "--json", "--build-set", "--no-baseline"):
+    for option in (
+        "--mode",
+        "--llm",
+        "--judge",
+        "--report",
+        "--json",
+        "--build-set",
+        "--no-baseline",
+    ):
         assert option in result.output
+
+
+def test_llm_chooses_the_answering_backend_and_judge_the_grader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`eval --llm NAME` answers with NAME, as `ask --llm` does; `--judge NAME` grades."""
+    import monorag.eval.cli as eval_cli
+
+    seen: dict[str, object] = {}
+
+    def fake_run(opts: object, settings: Settings, out: object, err: object) -> None:
+        seen["judge"] = opts.judge  # type: ignore[attr-defined]
+        seen["backend"] = settings.llm.backend
+
+    monkeypatch.setattr(eval_cli, "run_eval_command", fake_run)
+    args = ["eval", "--report", str(tmp_path), "--llm", "fake", "--judge", "fake"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen == {"judge": "fake", "backend": "fake"}
+    result = CliRunner().invoke(app, ["eval", "--report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen == {"judge": None, "backend": "extractive"}
 
 
 def test_help_does_not_import_the_harness() -> None:

@@ -29,12 +29,14 @@ PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT / "corpus"
 
 
+# Gold labels are the real model's similarities: the tests on them are integration tests.
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EvalSet]:
     folder = write_corpus(tmp_path_factory.mktemp("evalset") / "corpus")
     return folder, build_eval_set(load_corpus([folder]), labelling_embedder().embed)
 
 
+@pytest.mark.integration
 def test_every_faq_pair_is_an_item_with_labels_and_variants(small: tuple[Path, EvalSet]) -> None:
     _, eval_set = small
     assert [i.id for i in eval_set.items] == [
@@ -61,6 +63,7 @@ def test_every_faq_pair_is_an_item_with_labels_and_variants(small: tuple[Path, E
     assert "brand" not in [v.kind for v in quellatrin.variants]
 
 
+@pytest.mark.integration
 def test_probes_ask_about_what_the_corpus_does_not_hold(small: tuple[Path, EvalSet]) -> None:
     folder, eval_set = small
     texts = " ".join(p.read_text(encoding="utf-8").lower() for p in folder.glob("*.md"))
@@ -78,6 +81,7 @@ def test_probes_ask_about_what_the_corpus_does_not_hold(small: tuple[Path, EvalS
     assert len(eval_set.questions()) == 15 + len(eval_set.probes)
 
 
+@pytest.mark.integration
 def test_yaml_round_trip_and_reviewable_layout(small: tuple[Path, EvalSet], tmp_path: Path) -> None:
     _, eval_set = small
     path = tmp_path / "set.yaml"
@@ -92,6 +96,7 @@ def test_yaml_round_trip_and_reviewable_layout(small: tuple[Path, EvalSet], tmp_
     assert again.item_of(again.probes[0]) is None
 
 
+@pytest.mark.integration
 def test_stale_against_names_what_changed(small: tuple[Path, EvalSet], tmp_path: Path) -> None:
     folder, eval_set = small
     assert eval_set.stale_against(corpus_files(load_corpus([folder]))) == []
@@ -122,6 +127,7 @@ def test_bad_files_raise_eval_set_errors(tmp_path: Path) -> None:
         load_corpus([tmp_path / "nowhere"])
 
 
+@pytest.mark.integration
 def test_committed_eval_set_is_current_for_the_bundled_corpus() -> None:
     """The reviewed file must be what the builder makes of corpus/ today."""
     committed = load_eval_set(DEFAULT_EVAL_SET)

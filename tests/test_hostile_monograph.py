@@ -138,7 +138,8 @@ def test_markup_is_gone_and_the_injections_are_plain_text(engine: Engine) -> Non
 @pytest.mark.parametrize("question", DOSE_QUESTIONS + OTHER_QUESTIONS)
 def test_answers_never_quote_the_injected_lines(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
-    assert not answer.abstained or question not in DOSE_QUESTIONS, answer.note
+    # Every question is answered by the real sections around the injected lines.
+    assert not answer.abstained, answer.note
     for line in INJECTED + FENCE_BREAKS:
         assert squash(line) not in squash(answer.text), question
     assert "HACKED" not in answer.text and "system prompt" not in answer.text

@@ -153,7 +153,11 @@ def test_json_shape(engine: Engine) -> None:
     assert set(data) >= {"question", "answer", "abstained", "citations", "mode"}
     assert data["mode"] == "extractive"
     assert set(data["citations"][0]) == {"key", "drug", "section", "source", "last_modified"}
-    assert " › " in data["citations"][0]["section"] or data["citations"][0]["section"]
+    # The section is the heading path below the drug (README: "Dosage › Standard Dosage ›
+    # Special Cases"); the drug is its own field.
+    first = data["citations"][0]
+    assert first["drug"] == SEED_TITLE and " › " in first["section"], first
+    assert not first["section"].startswith(SEED_TITLE), first
 
 
 def test_every_seed_faq_is_answered_groundedly(engine: Engine) -> None:
@@ -161,14 +165,16 @@ def test_every_seed_faq_is_answered_groundedly(engine: Engine) -> None:
     from monorag.ingest.parse import parse_file
 
     mono = parse_file(CORPUS / "pomalidomide.md")
-    answered = 0
+    assert mono.faqs
+    refused = []
     for faq in mono.faqs:
         answer = engine.ask(faq.question, exclude_faq_of=[SEED_TITLE])
-        if not answer.abstained:
-            answered += 1
-            assert_grounded(answer)
-            assert all(c.kind != "faq" for c in [e.chunk for e in answer.evidence])
-    assert answered >= len(mono.faqs) - 1
+        if answer.abstained:
+            refused.append((faq.question, answer.note))
+            continue
+        assert_grounded(answer)
+        assert all(c.kind != "faq" for c in [e.chunk for e in answer.evidence])
+    assert refused == []
 
 
 # -- two monographs ------------------------------------------------------------------------
@@ -207,23 +213,51 @@ def test_question_about_one_drug_never_cites_the_other(
 
 
 def test_drug_filter_restricts(two_drugs: Engine) -> None:
-    answer = two_drugs.ask("What are the side effects?", drug="Abilify")
-    assert {c.drug for c in answer.citations} <= {"Abilify"}
+    for drug in ("Abilify", "Pomalidomide"):
+        answer = two_drugs.ask("What are the side effects?", drug=drug)
+        assert not answer.abstained, answer.note
+        assert {c.drug for c in answer.citations} == {drug}
+        assert answer.drugs == [drug]
 
 
 def test_no_drug_named_with_several_monographs(two_drugs: Engine) -> None:
+    # Only the seed speaks of multiple myeloma: it dominates, is answered from and named.
     answer = two_drugs.ask("What is the dose in hepatic impairment for multiple myeloma?")
-    # Either the dominant monograph is used and named, or the user is asked which drug.
-    if answer.abstained:
-        assert "Which drug" in answer.text
-    else:
-        assert answer.drugs == ["Pomalidomide"] and "Pomalidomide" in answer.note
+    assert not answer.abstained, answer.text
+    assert answer.drugs == ["Pomalidomide"] and "Pomalidomide" in answer.note
+    assert {c.drug for c in answer.citations} == {"Pomalidomide"}
+    # A question either monograph answers alike is asked back, naming both.
+    split = two_drugs.ask("What are the side effects?")
+    assert split.abstained and split.citations == []
+    assert "Which drug" in split.text
+    assert "Abilify" in split.text and "Pomalidomide" in split.text
+
+
+TWO_DRUG_QUESTION = "What are the side effects of Abilify and of pomalidomide?"
 
 
 def test_two_drugs_in_one_answer_are_labelled(two_drugs: Engine) -> None:
-    answer = two_drugs.ask("What are the side effects of Abilify and of pomalidomide?")
-    if len({c.drug for c in answer.citations}) > 1:
-        assert all(re.match(r"^(Abilify|Pomalidomide): ", s.text) for s in answer.statements)
+    """Each statement names the drug of the passage it quotes; a drug left unquoted is
+    named in the note."""
+    answer = two_drugs.ask(TWO_DRUG_QUESTION)
+    assert not answer.abstained, answer.note
+    assert answer.statements
+    by_key = {c.key: c for c in answer.citations}
+    for statement in answer.statements:
+        (drug,) = {by_key[k].drug for k in statement.keys}
+        assert statement.text.startswith(f"{drug}: "), statement.text
+    for missing in {"Abilify", "Pomalidomide"} - {c.drug for c in answer.citations}:
+        assert f"nothing about {missing}" in answer.note, answer.note
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: a question naming two drugs is answered from one monograph (its "
+    "note names the other); both have side-effect sections, so both should be quoted",
+)
+def test_a_question_naming_two_drugs_quotes_both(two_drugs: Engine) -> None:
+    answer = two_drugs.ask(TWO_DRUG_QUESTION)
+    assert {c.drug for c in answer.citations} == {"Abilify", "Pomalidomide"}
 
 
 def test_store_change_is_picked_up(tmp_path: Path, embedder: Embedder) -> None:

@@ -44,6 +44,10 @@ STAGES = {"scan": "Checking files", "embed": "Embedding passages", "index": "Bui
 # Seconds between progress-bar updates (each is a message to the browser). No bare strings
 # at module level in this file: Streamlit's "magic" would print them on the page.
 PROGRESS_EVERY = 0.2
+# A cited passage longer than this scrolls within a box of this height (pixels).
+LONG_PASSAGE_CHARS = 600
+PASSAGE_HEIGHT = 280
+SEARCHING = ":material/progress_activity: Searching the monographs…"
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ def ensure_index(config: AppConfig) -> bool:
 
 def run_ingest(config: AppConfig, reason: str) -> None:
     """Ingest ``config.corpus`` with a visible progress bar."""
-    from monorag.embed import shared_embedder
+    from monorag.embed import get_embedder
     from monorag.ingest.pipeline import ingest
 
     settings = config.settings
@@ -135,7 +139,7 @@ def run_ingest(config: AppConfig, reason: str) -> None:
 
         try:
             report = ingest(
-                [config.corpus], settings, shared_embedder(settings.embedding), progress=update
+                [config.corpus], settings, get_embedder(settings.embedding), progress=update
             )
         except MonoragError:
             status.update(label="Indexing failed", state="error", expanded=True)
@@ -146,8 +150,9 @@ def run_ingest(config: AppConfig, reason: str) -> None:
                 icon=":material/warning:",
             )
         status.update(
-            label=f"Indexed {len(report.indexed):,} monograph file(s) in {report.seconds:.0f} s; "
-            f"the index holds {report.monographs_total:,} monographs",
+            label=f"Indexed {present.plural(len(report.indexed), 'monograph file')} in "
+            f"{report.seconds:.0f} s; the index holds "
+            f"{present.plural(report.monographs_total, 'monograph')}",
             state="complete" if report.ok else "error",
             expanded=not report.ok,
         )
@@ -168,7 +173,10 @@ def sidebar(config: AppConfig, monographs: list[MonographInfo]) -> Choices:
     with st.sidebar:
         st.header("Monographs", divider="gray")
         passages = sum(m.chunks for m in monographs)
-        st.markdown(f"**{len(monographs):,}** monographs · **{passages:,}** passages indexed")
+        st.markdown(
+            f"**{len(monographs):,}** {'monograph' if len(monographs) == 1 else 'monographs'}"
+            f" · **{passages:,}** {'passage' if passages == 1 else 'passages'} indexed"
+        )
         with st.expander("Browse the index", expanded=len(monographs) <= 8):
             st.dataframe(
                 [
@@ -258,14 +266,21 @@ def show_exchange(exchange: present.Exchange, monographs: int) -> None:
     elif answer.note:
         st.caption(present.escape_markdown(answer.note))
     if answer.citations:
-        st.markdown("  \n".join(present.citation_markdown(c) for c in answer.citations))
+        st.markdown("  \n".join(present.citation_line(c) for c in answer.citations))
         with st.expander(f"Sources ({len(answer.citations)})", icon=":material/menu_book:"):
             for i, citation in enumerate(answer.citations):
                 if i:
                     st.divider()
                 st.markdown(f"**{present.citation_markdown(citation)}**")
                 st.caption(present.citation_caption(citation))
-                st.markdown(present.passage_markdown(citation.text, citation.quote))
+                # A long passage scrolls inside its own box: on a phone it would otherwise
+                # push the next source, and the chat input, several screens away.
+                long = len(citation.text) > LONG_PASSAGE_CHARS
+                with st.container(height=PASSAGE_HEIGHT if long else "content"):
+                    st.markdown(present.passage_markdown(citation.text, citation.quote))
+            if answer.trace is not None:
+                st.divider()
+                st.caption(present.trace_markdown(answer.trace))
     st.caption(f"{present.mode_label(answer.mode)} · {exchange.seconds:.1f} s{filtered}")
 
 
@@ -274,7 +289,10 @@ def show_history(monographs: int) -> None:
     for exchange in st.session_state.history:
         with st.chat_message("user", avatar=USER_AVATAR):
             st.markdown(present.escape_markdown(exchange.question))
-        with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
+        with st.chat_message("assistant", avatar=ASSISTANT_AVATAR), st.empty().container():
+            # The same layout as ``respond`` gives a new answer (one placeholder holding it):
+            # elements keep their places across reruns, so Streamlit has no stale copy of
+            # the previous answer's caption to show faded while the next one is computed.
             show_exchange(exchange, monographs)
 
 
@@ -288,25 +306,27 @@ def respond(question: str, config: AppConfig, choices: Choices, monographs: int)
         st.markdown(present.escape_markdown(question))
     with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
         started = time.perf_counter()
-        live = st.empty()
+        slot = st.empty()
+        # Shown at once in the new bubble (a spinner appears only after a delay, leaving
+        # the bubble empty meanwhile), then replaced in place by the answer.
+        slot.caption(SEARCHING)
         try:
             engine = engine_for(config.settings)
             if choices.use_llm:
                 stream = engine.stream(
                     question, conversation=conversation, drug=choices.drug, k=choices.k, llm=True
                 )
-                with live.container():
+                with slot.container():
                     st.write_stream(_escaped(iter(stream)))
                 exchange.answer = stream.answer
             else:
-                with live.container(), st.spinner("Searching the monographs…"):
-                    exchange.answer = engine.ask(
-                        question,
-                        conversation=conversation,
-                        drug=choices.drug,
-                        k=choices.k,
-                        llm=False,
-                    )
+                exchange.answer = engine.ask(
+                    question,
+                    conversation=conversation,
+                    drug=choices.drug,
+                    k=choices.k,
+                    llm=False,
+                )
         except MonoragError as exc:
             exchange.error = str(exc)
         except Exception as exc:
@@ -316,10 +336,9 @@ def respond(question: str, config: AppConfig, choices: Choices, monographs: int)
                 f"an unexpected error occurred ({type(exc).__name__}); "
                 "the details are in the server log"
             )
-        finally:
-            live.empty()
         exchange.seconds = time.perf_counter() - started
-        show_exchange(exchange, monographs)
+        with slot.container():
+            show_exchange(exchange, monographs)
     st.session_state.history.append(exchange)
 
 
@@ -341,7 +360,9 @@ def main() -> None:
         page_title="Monograph assistant",
         page_icon="💊",  # a material icon would make the browser fetch it from Google
         layout="centered",
-        initial_sidebar_state="expanded",
+        # "auto": open on a desktop, closed on a phone, where an open sidebar covers the
+        # chat and blocks every tap until it is dismissed.
+        initial_sidebar_state="auto",
     )
     st.title("Monograph assistant", anchor=False)
     st.caption(DISCLAIMER)

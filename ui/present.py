@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from monorag.settings import StoreSettings
 from monorag.types import Answer, Citation
@@ -76,6 +77,12 @@ def format_date(value: str) -> str:
     return f"{when.day} {when:%b %Y}"
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 monograph``, ``2 monographs``, ``1,024 chunks`` (``many``: an irregular plural)."""
+    word = noun if count == 1 else many or f"{noun}s"
+    return f"{count:,} {word}"
+
+
 def answer_markdown(text: str, citations: Sequence[Citation]) -> str:
     """The answer text as safe markdown, its ``[S1]`` keys as badges, list items as a list."""
     known = {c.key for c in citations}
@@ -124,6 +131,16 @@ def plain_answer(text: str) -> str:
 def citation_markdown(citation: Citation) -> str:
     """``S1 Pomalidomide › Dosage › Special Cases`` with the key as a badge, escaped."""
     return f"{badge(citation.key)} {escape_markdown(citation.label)}"
+
+
+def citation_line(citation: Citation) -> str:
+    """A citation under an answer: key, ``Drug › Section`` and the monograph's date, escaped.
+
+    The date sits beside every citation because a clinician weighs a statement by how
+    current its monograph is.
+    """
+    when = escape_markdown(format_date(citation.last_modified))
+    return f"{citation_markdown(citation)} :gray[· {when}]"
 
 
 def citation_caption(citation: Citation) -> str:
@@ -226,8 +243,19 @@ def searched_markdown(answer: Answer, monographs: int) -> str:
     if answer.drugs:
         names = ", ".join(escape_markdown(d) for d in answer.drugs)
         return f"Searched: {names}"
-    plural = "s" if monographs != 1 else ""
-    return f"Searched all {monographs} monograph{plural} in the index"
+    return f"Searched all {plural(monographs, 'monograph')} in the index"
+
+
+def trace_markdown(trace: Any) -> str:
+    """How the answer was chosen, in one line for the Sources panel (from its trace)."""
+    parts = [f"{plural(len(trace.evidence), 'passage')} retrieved"]
+    if trace.candidates:
+        parts.append(f"{plural(len(trace.candidates), 'statement')} weighed")
+    if trace.support is not None and trace.threshold is not None:
+        parts.append(f"best support {trace.support:.2f} (answers from {trace.threshold:.2f})")
+    total = sum(trace.timings.values()) * 1000.0
+    parts.append(f"{total:.0f} ms")
+    return escape_markdown("How this answer was chosen: " + ", ".join(parts) + ".")
 
 
 def mode_label(mode: str) -> str:
@@ -268,14 +296,14 @@ def corpus_state(corpus: Path, settings: StoreSettings) -> CorpusState:
     unchanged corpus of thousands of monographs costs one ``stat`` per file.
     """
     from monorag.errors import StoreNotFoundError
-    from monorag.index.store import Store
+    from monorag.index import open_index
     from monorag.ingest.pipeline import discover
 
     found, _ = discover([corpus])
     if not found:
         return CorpusState(False, f"no monographs in {corpus}")
     try:
-        known = Store.open(settings).files()
+        known = open_index(settings).files()
     except StoreNotFoundError:
         return CorpusState(True, "the index does not exist yet")
     root = corpus.resolve()
@@ -296,4 +324,5 @@ def corpus_state(corpus: Path, settings: StoreSettings) -> CorpusState:
         for items, what in ((new, "new"), (changed, "changed"), (gone, "removed"))
         if items
     ]
-    return CorpusState(True, ", ".join(parts) + " monograph file(s)")
+    files = "monograph file" if len(new) + len(changed) + len(gone) == 1 else "monograph files"
+    return CorpusState(True, f"{', '.join(parts)} {files}")

@@ -1,0 +1,466 @@
+"""The reader: what a question asks for, and whether a candidate statement says it.
+
+The extractive answerer (``qa/answer.py``) finds candidate statements by meaning; the
+reader weighs them by what a clinician's question states and asks:
+
+- **qualifiers** the question states (a population: child, adult, elderly; an organ:
+  renal, hepatic; a severity; pregnancy or breastfeeding; women or men) and **measures**
+  it gives (a creatinine clearance, a body weight, an age). A statement that carries the
+  same qualifier, or a range that holds the measure, is preferred; one that carries a
+  *different* value of the same qualifier (the mild-to-moderate line for a severe
+  question, the adult dose for a child) is penalised.
+- the **target**: an amount (a dose), a frequency of an adverse effect, a missed dose,
+  an overdose, storage, a half-life, metabolism, a mechanism, or a number of any kind
+  ("how long", "at what level"). A statement that does not carry the target attribute is
+  weak evidence, whatever its cosine: this is the second signal abstention uses.
+
+Every word list below is general clinical English, kept in this one module (``AXES``,
+``TARGETS``, ``VERDICT`` ...): none names a drug, a section title of a monograph or a
+question of any evaluation set. Everything is regular expressions over a few candidate
+statements: microseconds per question, no model call.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+_I = re.IGNORECASE
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, _I)
+
+
+# -- qualifiers -------------------------------------------------------------------------------
+# One axis per kind of qualifier; a statement carrying another value of an axis the
+# question states is about someone else. "child-pugh" is a liver score, not a child.
+AXES: dict[str, dict[str, re.Pattern[str]]] = {
+    "age": {
+        "child": _rx(
+            r"\b(?:child(?![- ]?pugh)(?:ren)?|kids?|paediatric|pediatric|infants?|neonat\w*|"
+            r"newborns?|bab(?:y|ies)|adolescents?|teens?|teenagers?|preterm|premature|"
+            r"preemies?)\b"
+        ),
+        "adult": _rx(r"\badults?\b"),
+        "elderly": _rx(r"\b(?:elderly|geriatric|older (?:adults|patients|people))\b"),
+    },
+    "organ": {
+        "renal": _rx(
+            r"\b(?:renal|kidneys?|ckd|dialysis|ha?emodialysis|crcl|creatinine clearance|"
+            r"e?gfr|glomerular)\b"
+        ),
+        "hepatic": _rx(r"\b(?:hepatic|liver|child[- ]?pugh|cirrho\w*)\b"),
+    },
+    "severity": {
+        "mild": _rx(r"\bmild(?:ly)?\b"),
+        "moderate": _rx(r"\bmoderate(?:ly)?\b"),
+        "severe": _rx(r"\bsevere(?:ly)?\b"),
+    },
+    "sex": {
+        "female": _rx(r"\b(?:women|woman|females?|girls?)\b"),
+        "male": _rx(r"\b(?:men|man|males?|boys?)\b"),
+    },
+    "reproduction": {
+        "pregnancy": _rx(r"\b(?:pregnan\w*|trimester|conceiv\w*)\b"),
+        "breastfeeding": _rx(r"\b(?:breast[- ]?fe\w*|lactat\w*|nursing|breast milk)\b"),
+    },
+}
+POPULATION_AXES = ("age", "organ")
+"""Axes that make a dose question about a sub-population: a statement that carries none of
+the population the question names does not answer it."""
+
+# Measures: a number the question gives and the ranges statements state for it.
+_MEASURE_UNITS = {
+    "clearance": r"m[lL]\s*/\s*min(?:ute)?(?:\s*/\s*1[.,]73\s*m2)?",
+    "weight": r"(?<![/\w])kg\b(?!\s*/)",
+    "age": r"(?:years?|yrs?)(?:\s+(?:of age|old))?",
+}
+_Q_CLEARANCE = _rx(
+    r"\b(?:crcl|e?gfr|creatinine clearance|clearance)\s*(?:of|is|=|:|at)?\s*"
+    r"(<|>|≤|≥|below|under|less than|over|above|more than)?\s*(\d+(?:\.\d+)?)"
+)
+_Q_WEIGHT = _rx(r"(?<![/\w.])(\d+(?:\.\d+)?)\s*-?\s*kgs?\b(?!\s*/)(?!\s+of\b)")
+_Q_AGE = _rx(r"\b(\d{1,3})\s*-?\s*(?:yo|y/o|yrs? old|years? old|-year-old|year old|y\.o\.)")
+_Q_AGE_MONTHS = _rx(r"\b(\d{1,2})\s*-?\s*(?:months?|mo) old")
+_Q_OVER_AGE = _rx(r"(?:^|\s)(?:>|over|older than)\s*(\d{2})\b(?!\s*(?:mg|kg|ml|%|mcg|units?))")
+_LOWER = r"(?:less than|below|under|lower than|younger than|<|≤|up to)"
+_UPPER = r"(?:more than|greater than|above|over|at least|older than|>|≥|from)"
+
+
+def _range_patterns(unit: str) -> list[tuple[re.Pattern[str], str]]:
+    num = r"(\d+(?:[.,]\d+)?)"
+    return [
+        (_rx(rf"{num}\s*(?:to|-|–|and)\s*{num}\s*{unit}"), "between"),
+        (_rx(rf"{_LOWER}\s*{num}\s*{unit}"), "below"),
+        (_rx(rf"{_UPPER}\s*{num}\s*{unit}"), "above"),
+        (_rx(rf"{num}\s*{unit}\s*(?:or|and)\s*(?:more|over|above|older|greater)"), "above"),
+        (_rx(rf"{num}\s*{unit}\s*(?:or|and)\s*(?:less|under|below|younger)"), "below"),
+    ]
+
+
+_RANGES = {m: _range_patterns(u) for m, u in _MEASURE_UNITS.items()}
+# Infants' ages are stated in months ("3 to 6 months, 8 to 10 mcg/kg/day").
+_AGE_MONTHS = _range_patterns(r"months?(?:\s+(?:of age|old))?(?!\s+(?:after|before|of treatment))")
+
+# -- targets ----------------------------------------------------------------------------------
+# name -> (how a question asks for it, how a statement carries it).
+_AMOUNT = (
+    r"\d\s*(?:mg|mcg|µg|micrograms?|milligrams?|g|grams?|ml|mL|l|iu|international units|"
+    r"units?|mbq|mmol|%|tablets?|capsules?|drops?|puffs?|injections?|pens?|sachets?|"
+    r"inhalations?|vials?|syringes?|doses?)\b(?!\s*/\s*(?:dl|l)\b)"
+    r"|\b(?:one|two|three|four|five|six|half an?|a half)\s+(?:\w+\s+)?"
+    r"(?:tablets?|capsules?|drops?|puffs?|injections?|pens?|sachets?|inhalations?|doses?)\b"
+)
+VERDICT = _rx(
+    r"\bno (?:dose |dosage )?adjust\w*|\bnot (?:be )?(?:recommended|necessary|required|needed)|"
+    r"\bshould not be (?:used|taken|given)|\bmust not\b|\bsame dose\b|\bdo not (?:take|use)\b|"
+    r"\bcontraindicated\b|\bnot (?:been )?(?:studied|established)\b"
+)
+"""A statement that settles a sub-population's dose question without an amount ("no dose
+adjustment", "should not be used")."""
+COMPOSITION = _rx(
+    r"\beach\b[^.;]{0,80}\bcontains?\b|\bcontains? \d|\bequivalent to \d|\bpack(?:s|\s+size)\b"
+)
+"""What a tablet or vial contains (its strength, a pack size): never a dose or a level."""
+_ASKED_UNIT = _rx(
+    r"\b(?:mg|mcg|µg|micrograms?|iu|units?|ml|mmol|g)\s*/\s*(?:kg|m2|m²|l|dl|h|hr|hour|day|min)"
+    r"(?:\s*/\s*(?:h|hr|hour|day|min))?\b|\bper m2\b|\bmsv\b|\bmmol\b|\bin ms\b|%|\bpercent\w*"
+)
+"""A unit the question asks the number in ("in mcg/kg/h", "what %"): the statement must
+state a number in it, or it answers something else."""
+_UNIT_FORMS = {
+    "per m2": r"/\s*m2|/\s*m²|per m2|per square met",
+    "%": r"%|per ?cent",
+    "in ms": r"\d\s*ms\b|millisec",
+    "percent": r"%|per ?cent",
+}
+_HOW_MANY = _rx(r"\bhow many (minutes|hours|days|weeks|months|years)\b")
+_DURATION = {
+    "minutes": r"minutes?|hours?",
+    "hours": r"hours?|minutes?|days?",
+    "days": r"days?|weeks?|hours?",
+    "weeks": r"weeks?|days?|months?",
+    "months": r"months?|weeks?|years?",
+    "years": r"years?|months?",
+}
+_NUMBER = (
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|half|"
+    r"a (?:day|week|month|year))\b"
+)
+
+TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "missed": (
+        _rx(r"\b(?:miss\w*|forg[eo]t\w*|skipp?ed|remembered|late)\b"),
+        _rx(r"\b(?:miss\w*|forg[eo]t\w*|skip\w*|remember\w*)\b"),
+    ),
+    "overdose": (
+        _rx(r"\b(?:overdos\w*|too much|too many|antidote|instead of)\b"),
+        _rx(r"\b(?:overdos\w*|too much|more \w+ than (?:you|the|recommended)|antidote|rescue)\b"),
+    ),
+    "frequency": (
+        _rx(
+            r"\bhow (?:common|rare|likely|frequent\w*)\b|\bfrequency of\b|\bincidence\b|"
+            r"\bhow often (?:does|do|is|are|will) .{0,60}\b"
+            r"(?:cause|get|happen|occur|seen|report\w*)"
+        ),
+        _rx(
+            r"\b(?:very common|common|uncommon|rare(?:ly)?|very rare|not known|frequency|"
+            r"may affect)\b|\b1 in [\d ,.]+|\d\s*%"
+        ),
+    ),
+    "storage": (
+        _rx(
+            r"\b(?:stor\w*|fridge|refrigerat\w*|room temp\w*|shelf[- ]?life|opening|opened|"
+            r"use[- ]by|expir\w*|thaw\w*|made up|reconstitut\w*|dilut\w*|bin)\b"
+        ),
+        _rx(
+            r"°\s*C|\b\d+\s*C\b|\b(?:refrigerat\w*|fridge|freez\w*|room temperature|stor\w*|"
+            r"discard\w*|throw \w+ away|within \d|opening|opened|shelf|reconstitut\w*|"
+            r"dilut\w*|thaw\w*)\b"
+        ),
+    ),
+    "half_life": (_rx(r"\bhalf[- ]?li[fv]e"), _rx(r"\bhalf[- ]?li[fv]e")),
+    "metabolism": (
+        _rx(
+            r"\b(?:metaboli[sz]\w*|cyp\w*|enzymes?|broken down|breaks? \w* ?down|excret\w*|"
+            r"eliminat\w*|ugt\w*)\b"
+        ),
+        _rx(
+            r"\b(?:metaboli[sz]\w*|cyp\w*|enzymes?|broken down|breaks? \w* ?down|excret\w*|"
+            r"eliminat\w*|ugt\w*)\b"
+        ),
+    ),
+    "mechanism": (
+        _rx(
+            r"\bmechan\w*|\bhow does .{0,40}\bwork|\bhow .{0,30}\bworks?\b|\btargets?\b|"
+            r"\bwhat (?:kind|type|class|group) of\b|\bdrug class\b|\bmoa\b"
+        ),
+        _rx(
+            r"\b(?:works?|block\w*|inhibit\w*|binds?|binding|target\w*|belongs?|class|"
+            r"group of medicines|antibod\w*|receptors?|agonist|antagonist|enzymes?|"
+            r"attach\w*|reduc\w* the (?:production|activity))\b"
+        ),
+    ),
+    "amount": (
+        _rx(
+            r"\b(?:doses?|dosage|dosing|dosed|how much|starting|max|maximum|titrat\w*|"
+            r"regimen|loading|maintenance|activity|schedule|how many (?:mg|tablets?|"
+            r"capsules?|units?|pens?|puffs?|drops?|injections?|cells?)|mg|mcg|iu|"
+            r"units?/kg|mg/kg|/m2|per m2)\b"
+        ),
+        _rx(_AMOUNT),
+    ),
+    "value": (
+        _rx(
+            r"\b(?:at what|what (?:level|value|serum|percentage)|how many (?:weeks|days|"
+            r"hours|months|years|minutes)|how long|how fast|how far apart|how soon|"
+            r"cut-?off|percent|msv|mmol|in ms)\b|%|\bwhat (?:\w+ )?(?:level|%|temp\w*)"
+        ),
+        _rx(_NUMBER),
+    ),
+}
+# A target another one implies away: "missed dose" asks about missing, not an amount.
+_SUPERSEDES = {"missed": ("amount",), "overdose": ("amount",), "frequency": ("value",)}
+
+# -- list and broad questions -----------------------------------------------------------------
+BROAD = _rx(
+    r"\bwho (?:should|must|can)(?:not|n't| not)\b|\bwhat (?:are|were) the (?:\w+ )?"
+    r"(?:warnings|risks|precautions|contraindications)\b|\bsafety risks\b"
+)
+"""A question whose answer is a list: who should not take it, what the warnings are."""
+
+FRAGMENT_WORDS = 3
+"""A unit of fewer words than this ("Breastfeeding.", "Dose") never answers alone."""
+_ENDS = re.compile(r"[.!?:;)]\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """What a question asks for and about whom (see the module docstring)."""
+
+    targets: frozenset[str] = frozenset()
+    qualifiers: dict[str, frozenset[str]] = field(default_factory=dict)
+    measures: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """measure -> the interval the question gives (a point is (v, v))."""
+    broad: bool = False
+    duration: str = ""
+    """The unit of a "how many weeks" question: the number must be of that kind."""
+    units: tuple[re.Pattern[str], ...] = ()
+    """Units the question asks its number in (see ``_ASKED_UNIT``)."""
+
+    @property
+    def population(self) -> bool:
+        """True when the question names a sub-population (age or organ)."""
+        return any(a in self.qualifiers for a in POPULATION_AXES)
+
+
+def intent_of(question: str) -> Intent:
+    """Parse a clinician's question: its targets, qualifiers and measures."""
+    targets = {name for name, (asks, _) in TARGETS.items() if asks.search(question)}
+    for name, gone in _SUPERSEDES.items():
+        if name in targets:
+            targets -= set(gone)
+    measures = _question_measures(question)
+    qualifiers = _axes(question)
+    if "clearance" in measures:
+        qualifiers.setdefault("organ", frozenset({"renal"}))
+    if "age" in measures and "age" not in qualifiers:
+        lo, hi = measures["age"]
+        age = "child" if hi < 18 else "elderly" if lo >= 65 else "adult"
+        qualifiers["age"] = frozenset({age})
+    how_many = _HOW_MANY.search(question)
+    return Intent(
+        frozenset(targets),
+        qualifiers,
+        measures,
+        bool(BROAD.search(question)),
+        how_many.group(1).lower() if how_many else "",
+        tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
+    )
+
+
+def _unit_pattern(asked: str) -> re.Pattern[str]:
+    key = " ".join(asked.lower().split())
+    if key.startswith("percent"):
+        key = "percent"
+    if key in _UNIT_FORMS:
+        return _rx(_UNIT_FORMS[key])
+    # "mcg/kg/h" is stated as "mcg/kg/h", "micrograms/kg/hour" or "mcg per kg per hour".
+    parts = [re.escape(p.strip()) for p in key.split("/")]
+    head = {
+        "mcg": "(?:mcg|µg|micrograms?)",
+        "iu": "(?:iu|international units)",
+        "units": "units?",
+        "unit": "units?",
+    }.get(key.split("/")[0].strip(), parts[0])
+    tail = "".join(rf"\s*(?:/|per|for each|a)\s*{p}\w*" for p in parts[1:])
+    return _rx(head + tail)
+
+
+def _axes(text: str) -> dict[str, frozenset[str]]:
+    out = {}
+    for axis, values in AXES.items():
+        found = frozenset(v for v, rx in values.items() if rx.search(text))
+        if found:
+            out[axis] = found
+    return out
+
+
+def _question_measures(question: str) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    m = _Q_CLEARANCE.search(question)
+    if m:
+        value = float(m.group(2))
+        op = (m.group(1) or "").lower()
+        if op in ("<", "≤", "below", "under", "less than"):
+            out["clearance"] = (0.0, value - 1e-6)
+        elif op in (">", "≥", "over", "above", "more than"):
+            out["clearance"] = (value + 1e-6, math.inf)
+        else:
+            out["clearance"] = (value, value)
+    m = _Q_WEIGHT.search(question)
+    if m:
+        out["weight"] = (float(m.group(1)),) * 2
+    m = _Q_AGE.search(question)
+    if m:
+        out["age"] = (float(m.group(1)),) * 2
+    elif m := _Q_AGE_MONTHS.search(question):
+        out["age"] = (float(m.group(1)) / 12,) * 2
+    elif m := _Q_OVER_AGE.search(question):
+        out["age"] = (float(m.group(1)) + 1e-6, math.inf)
+    return out
+
+
+def _stated_ranges(text: str, measure: str) -> list[tuple[float, float]]:
+    out = []
+    scales = [(_RANGES[measure], 1.0)] + ([(_AGE_MONTHS, 1 / 12)] if measure == "age" else [])
+    for patterns, scale in scales:
+        for rx, kind in patterns:
+            for m in rx.finditer(text):
+                a = float(m.group(1).replace(",", ".")) * scale
+                if kind == "between":
+                    out.append((a, float(m.group(2).replace(",", ".")) * scale))
+                elif kind == "below":
+                    out.append((0.0, a))
+                else:
+                    out.append((a, math.inf))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """How a statement (read with its context) fits an ``Intent``."""
+
+    matched: int = 0
+    """Qualifier axes and measures the statement carries as the question states them."""
+    conflicts: int = 0
+    """Axes or measures where it carries a different value (someone else's statement)."""
+    missing_population: bool = False
+    """The question names a sub-population and the statement carries none of it."""
+    missing: int = 0
+    """Other qualifiers or measures the question states that the statement does not."""
+    composition: bool = False
+    """A strength or pack statement read for a dose or a level."""
+    targets: int = 0
+    """Targets of the question the statement carries."""
+    missing_targets: int = 0
+    fragment: bool = False
+    unit_missing: bool = False
+    """The question asks for a number in a unit the statement does not state."""
+
+
+def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
+    """Read ``text`` (with its ``context``: lead-in, previous sentence, heading, nearest
+    first) against ``intent``.
+
+    An axis is read from the nearest layer that states any value of it: a sentence that
+    names its population decides, else its lead-in, else its heading.
+    """
+    layers = (text, *context)
+    matched = conflicts = missing = 0
+    population_seen = False
+    organ_layer: str | None = None
+    for axis in sorted(intent.qualifiers, key=lambda a: a == "severity"):
+        wanted = intent.qualifiers[axis]
+        # A severity qualifies an organ's impairment: it is read from the sentence itself
+        # or from where the organ is named, never from a neighbour about another case.
+        search = layers
+        if axis == "severity" and "organ" in intent.qualifiers:
+            search = (text,) if organ_layer in (None, text) else (text, organ_layer)
+        for layer in search:
+            stated = _axes_one(layer, axis)
+            if stated:
+                if axis in POPULATION_AXES:
+                    population_seen = True
+                if axis == "organ":
+                    organ_layer = layer
+                if stated & wanted:
+                    matched += 1
+                elif not _compatible(axis, wanted, stated):
+                    conflicts += 1
+                break
+        else:
+            # Only a severity is missed: most statements name no sex or trimester.
+            missing += axis == "severity"
+    for measure, (qlo, qhi) in intent.measures.items():
+        for layer in layers:
+            ranges = _stated_ranges(layer, measure)
+            if ranges:
+                if any(lo <= qhi and qlo <= hi for lo, hi in ranges):
+                    matched += 1
+                    population_seen = True
+                else:
+                    conflicts += 1
+                break
+        else:
+            missing += measure == "weight"
+    carried = absent = 0
+    whole = " ".join(layers[:2])
+    for target in intent.targets:
+        ok = bool(TARGETS[target][1].search(whole))
+        if target == "amount" and not ok and intent.population:
+            ok = bool(VERDICT.search(whole))
+        if target == "value" and ok and (m := intent.duration):
+            ok = bool(
+                re.search(
+                    rf"(?:\d|\b(?:one|two|three|four|five|six|a|an))\s*-?\s*(?:{_DURATION[m]})\b",
+                    whole,
+                    _I,
+                )
+            )
+        carried += ok
+        absent += not ok
+    unit_missing = any(not rx.search(whole) for rx in intent.units)
+    composition = bool(intent.targets & {"amount", "value"}) and bool(COMPOSITION.search(text))
+    return Fit(
+        matched=matched,
+        conflicts=conflicts,
+        missing_population=intent.population and "amount" in intent.targets and not population_seen,
+        missing=missing,
+        composition=composition,
+        targets=carried,
+        missing_targets=absent,
+        fragment=is_fragment(text),
+        unit_missing=unit_missing,
+    )
+
+
+def _axes_one(text: str, axis: str) -> frozenset[str]:
+    return frozenset(v for v, rx in AXES[axis].items() if rx.search(text))
+
+
+def _compatible(axis: str, wanted: frozenset[str], stated: frozenset[str]) -> bool:
+    """Different values that do not contradict: an elderly patient is an adult."""
+    if axis == "age":
+        return "elderly" in wanted and stated == {"adult"}
+    return False
+
+
+def is_fragment(text: str) -> bool:
+    """A heading line or a bare list entry: too little to be a statement on its own."""
+    words = text.split()
+    if len(words) < FRAGMENT_WORDS or text.rstrip().endswith("?"):
+        return True  # a label, or a question line (a table's header, a leaflet's heading)
+    return len(words) <= 6 and not _ENDS.search(text)

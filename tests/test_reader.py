@@ -1,0 +1,187 @@
+"""The reader that picks the statement (qa/reader.py and its use in qa/answer.py).
+
+One test per failure class of issue 12, on small monographs written here (not the bundled
+one): the neighbouring statement (severity, child vs adult, a clearance range), the
+companion line of a dosing section, list fragments and their lead-in, broad questions,
+a follow-up interaction question, and the abstention signal (a statement without the
+attribute asked). The engine tests run on the fast tier (hash embedder, in-memory index).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.ingest.pipeline import ingest
+from monorag.qa.conversation import Conversation
+from monorag.qa.engine import Engine
+from monorag.qa.reader import fit, intent_of, is_fragment
+from tests.conftest import make_fast_settings
+
+MONOGRAPH = """---
+title: Examplozan
+description: >-
+  Examplozan is a test medicine for multiple myeloma written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## Dosage
+
+### Standard Dosage
+
+* **Myeloma:** The recommended dose of examplozan for myeloma is 4 mg once daily on days 1-21 of a 28-day cycle.
+* **Examplozan + Dexamethasone:** This is the standard regimen for myeloma.
+
+### Special Cases
+
+* **Patients with Hepatic Impairment:** For mild-to-moderate hepatic impairment, the examplozan dose is reduced to 3 mg daily. For severe hepatic impairment, the examplozan dose is reduced to 2 mg daily.
+* **Patients with Renal Impairment:** Patients with a creatinine clearance of 30 to 60 mL/min take 3 mg daily. Patients with a creatinine clearance of less than 30 mL/min take 1 mg daily.
+
+### Age
+
+Adults: the examplozan dose is 10 mg once daily. Children aged 6 to 11 years: the examplozan dose is 5 mg once daily.
+
+## Contraindications
+
+Do not take Examplozan if:
+
+* you are breastfeeding.
+* you have had a severe allergic reaction to examplozan.
+* you are taking rifampicin.
+
+## Drug Interactions
+
+* **Warfarin:** Examplozan may enhance the anticoagulant effect of warfarin. Close monitoring of INR is required.
+
+## Administration
+
+Swallow the examplozan capsules whole with a glass of water. Do not open or chew the capsules.
+"""  # noqa: E501 - a monograph's lines are as long as its paragraphs
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over the test monograph; abstention off so that every pick is visible."""
+    folder = tmp_path_factory.mktemp("reader")
+    (folder / "examplozan.md").write_text(MONOGRAPH, encoding="utf-8")
+    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
+    assert ingest([folder], settings, hash_embedder).ok
+    return Engine(settings, hash_embedder)
+
+
+# -- the question's intent --------------------------------------------------------------------
+
+
+def test_intent_reads_targets_qualifiers_and_measures() -> None:
+    severe = intent_of("examplozan in severe hepatic impairment - what dose?")
+    assert "amount" in severe.targets
+    assert severe.qualifiers == {"organ": {"hepatic"}, "severity": {"severe"}}
+    renal = intent_of("dose if crcl 20?")
+    assert renal.measures["clearance"] == (20.0, 20.0)
+    assert renal.qualifiers["organ"] == {"renal"}
+    child = intent_of("dose for an 8 yo?")
+    assert child.qualifiers["age"] == {"child"}
+    # A liver score is not a child; a missed dose is not an amount question.
+    assert "age" not in intent_of("child-pugh B, can i use it?").qualifiers
+    assert intent_of("missed dose, take it now?").targets == {"missed"}
+    assert intent_of("how common is angioedema?").targets == {"frequency"}
+
+
+def test_a_different_value_of_the_same_qualifier_is_a_conflict() -> None:
+    severe = intent_of("dose in severe hepatic impairment?")
+    mild = fit(severe, "For mild-to-moderate hepatic impairment, the dose is 3 mg daily.")
+    right = fit(severe, "For severe hepatic impairment, the dose is 2 mg daily.")
+    assert mild.conflicts == 1 and right.conflicts == 0 and right.matched == 2
+    child = intent_of("dose for a child?")
+    assert fit(child, "Adults: the dose is 10 mg once daily.").conflicts == 1
+    gfr = intent_of("dose if GFR is 20?")
+    assert fit(gfr, "With a GFR of 10 to 30 mL/min take 250 mg.").conflicts == 0
+    assert fit(gfr, "With a GFR less than 10 mL/min take 250 mg.").conflicts == 1
+
+
+def test_a_statement_without_the_asked_attribute_is_flagged() -> None:
+    storage = intent_of("examplozan storage temperature?")
+    assert fit(storage, "Swallow the capsules whole with a glass of water.").missing_targets == 1
+    assert fit(storage, "Store below 25 °C.").missing_targets == 0
+    per_kg = intent_of("dose in IU/kg for a bleed?")
+    assert fit(per_kg, "The usual dose is 50 IU per kg every 3 days.").unit_missing is False
+    assert fit(per_kg, "Each vial contains 1000 IU.").unit_missing is True
+    assert fit(intent_of("what dose?"), "Each tablet contains 40 mg.").composition
+
+
+def test_fragments() -> None:
+    assert is_fragment("Breastfeeding.")
+    assert is_fragment("How to store Examplozan")
+    assert is_fragment("How much and how often to take?")
+    assert not is_fragment("Do not take Examplozan if you are breastfeeding.")
+
+
+# -- the answerer, end to end -----------------------------------------------------------------
+
+
+def test_severe_gets_the_severe_line_not_its_neighbour(engine: Engine) -> None:
+    answer = engine.ask("examplozan dose in severe hepatic impairment?")
+    assert "2 mg" in answer.text
+    assert "3 mg" not in answer.text
+    # The item's label still says whom the line is about.
+    assert "Hepatic Impairment" in answer.text
+
+
+def test_child_gets_the_child_dose_not_the_adult_one(engine: Engine) -> None:
+    answer = engine.ask("examplozan dose for a child of 8 years old?")
+    assert "5 mg" in answer.text
+    assert "10 mg" not in answer.text
+
+
+def test_clearance_range_picks_the_matching_line(engine: Engine) -> None:
+    answer = engine.ask("examplozan dose with creatinine clearance of 20?")
+    assert "1 mg" in answer.text
+    assert "3 mg" not in answer.text
+
+
+def test_dose_question_gets_the_amount_not_the_companion_line(engine: Engine) -> None:
+    answer = engine.ask("how much examplozan for myeloma?")
+    assert "4 mg" in answer.text
+    assert "standard regimen" not in answer.text
+
+
+def test_a_list_item_is_quoted_with_its_lead_in(engine: Engine) -> None:
+    answer = engine.ask("is examplozan ok if breastfeeding?")
+    assert "Do not take Examplozan if" in answer.text
+    assert "breastfeeding" in answer.text
+    assert answer.text.split("[")[0].strip() != "you are breastfeeding."
+
+
+def test_broad_question_gets_the_list(engine: Engine) -> None:
+    answer = engine.ask("who should not take examplozan?")
+    assert "Do not take Examplozan if" in answer.text
+    for item in ("breastfeeding", "allergic reaction", "rifampicin"):
+        assert item in answer.text
+
+
+def test_follow_up_interaction_question(engine: Engine) -> None:
+    conversation = Conversation()
+    engine.ask("examplozan dose for myeloma?", conversation=conversation)
+    answer = engine.ask("and with warfarin?", conversation=conversation)
+    assert not answer.abstained
+    assert "INR" in answer.text
+
+
+def test_support_falls_when_the_statement_lacks_the_attribute(engine: Engine) -> None:
+    """The abstention signal: no storage statement, so the best one has less support."""
+    silent = engine.ask("examplozan capsules storage temperature?")
+    stated = engine.ask("examplozan capsules swallow whole?")
+    assert silent.trace is not None and stated.trace is not None
+    assert (silent.trace.support or 0) < (stated.trace.support or 0) - 0.05
+
+
+def test_reader_words_name_no_drug() -> None:
+    """The word lists are general clinical language: no drug of the corpora is named."""
+    import monorag.qa.reader as reader
+
+    source = Path(reader.__file__).read_text(encoding="utf-8").lower()
+    for drug in ("pomalidomide", "dexamethasone", "warfarin", "amoxicillin", "alogliptin"):
+        assert drug not in source
