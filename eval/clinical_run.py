@@ -232,8 +232,9 @@ refusals may not rise, beyond the tolerance."""
 
 
 def tolerance(n: int) -> float:
-    """Two questions' worth of the rate: absorbs index-order ties between machines."""
-    return round(2.0 / max(1, n), 4)
+    """Three questions' worth of the rate (at least 0.01): absorbs index-order ties and
+    bfloat16 rounding between machines; a real regression moves more questions."""
+    return round(max(3.0 / max(1, n), 0.01), 4)
 
 
 def record_clinical_thresholds(run: ClinicalRun, path: Path = THRESHOLDS) -> dict[str, Any]:
