@@ -229,7 +229,7 @@ def test_cli_builds_a_set_and_writes_the_three_reports(
         "--report",
         str(report),
         "--no-baseline",
-        "--llm",
+        "--judge",
         "fake",
         "--json",
     )

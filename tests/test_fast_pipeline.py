@@ -292,7 +292,10 @@ def test_get_embedder_follows_the_setting() -> None:
     assert isinstance(get_embedder(EmbeddingSettings(backend="hash")), HashEmbedder)
     real = get_embedder(EmbeddingSettings())
     assert isinstance(real, Embedder) and real is shared_embedder(EmbeddingSettings())
-    assert real._model is None  # choosing it loads nothing
+    # Choosing an embedder loads nothing (settings of their own: another test may already
+    # have loaded the shared default one).
+    fresh = get_embedder(EmbeddingSettings(batch_size=31))
+    assert isinstance(fresh, Embedder) and fresh._model is None
     assert get_embedder(EmbeddingSettings(backend="hash")).name != real.name
 
 
