@@ -12,20 +12,20 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from monorag.errors import EmbeddingModelMismatchError, StoreFormatError, StoreNotFoundError
+from monorag.errors import StoreNotFoundError
 from monorag.index.protocol import CommitFile, FileEntry
-from monorag.index.store import STORE_FORMAT
+from monorag.index.record import IndexRecord
 from monorag.settings import StoreSettings
 from monorag.types import Chunk
 
 
-class MemoryIndex:
+class MemoryIndex(IndexRecord):
     """Chunks, unit vectors and manifest of one index, held in dictionaries."""
 
     def __init__(self, settings: StoreSettings) -> None:
@@ -65,42 +65,6 @@ class MemoryIndex:
     def _write_meta(self, **changes: Any) -> None:
         with self._lock:
             self._meta.update(changes)
-
-    def revision(self) -> str:
-        """Changes whenever the set of current chunks changes."""
-        return str(self.meta().get("revision", ""))
-
-    def check_model(self, model: str, dimension: Callable[[], int]) -> None:
-        """Record the embedding model on first use; refuse a different one later."""
-        meta = self.meta()
-        stored = meta.get("model")
-        if stored is None:
-            self._write_meta(
-                model=model, dimension=dimension(), revision=uuid.uuid4().hex, format=STORE_FORMAT
-            )
-            return
-        self.check_format(meta)
-        if stored != model:
-            raise EmbeddingModelMismatchError(self.settings.where, str(stored), model)
-
-    def check_format(self, meta: dict[str, Any] | None = None) -> None:
-        """Refuse an index stamped with another layout (tests stamp one to check this)."""
-        meta = self.meta() if meta is None else meta
-        found = int(meta.get("format", 1))
-        if meta.get("model") is not None and found != STORE_FORMAT:
-            raise StoreFormatError(self.settings.where, found, STORE_FORMAT)
-
-    def model(self) -> str | None:
-        """The embedding model the index was built with, if any."""
-        value = self.meta().get("model")
-        return str(value) if value else None
-
-    def pending(self) -> list[str]:
-        """Files whose replacement was started and not finished."""
-        return list(json.loads(self.meta().get("pending", "[]")))
-
-    def _set_pending(self, keys: Sequence[str]) -> None:
-        self._write_meta(pending=json.dumps(sorted(set(keys))))
 
     def rebuild(self) -> MemoryIndex:
         """Delete everything in the index and return it, empty."""

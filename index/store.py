@@ -18,25 +18,21 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from monorag.errors import (
-    EmbeddingModelMismatchError,
-    StoreFormatError,
     StoreNotFoundError,
     StoreUnavailableError,
 )
 from monorag.index.protocol import CommitFile, FileEntry, Index
+from monorag.index.record import IndexRecord
 from monorag.settings import StoreSettings
 from monorag.types import Chunk
 
 META_ID = "__store__"
-STORE_FORMAT = 3
-"""Layout of the store's records; 2 added the unit collection, 3 made unit records bare
-vectors fetched by id. Another value: rebuild."""
 _DUMMY = [1.0]  # manifest records carry no meaning in vector space; Chroma needs a vector.
 _PAGE = 5000
 # The unit collection is only ever read by id (a chunk's unit vectors), never searched by
@@ -102,7 +98,7 @@ def forget_client(settings: StoreSettings) -> None:
         _CLIENTS.pop(settings.chroma_url or str(settings.path.resolve()), None)
 
 
-class Store:
+class Store(IndexRecord):
     """Chunks and manifest of one monograph index."""
 
     def __init__(
@@ -159,48 +155,6 @@ class Store:
         meta = self.meta()
         meta.update(changes)
         self.manifest.upsert(ids=[META_ID], embeddings=[_DUMMY], metadatas=[meta], documents=[""])
-
-    def revision(self) -> str:
-        """Changes whenever the set of current chunks changes."""
-        return str(self.meta().get("revision", ""))
-
-    def check_model(self, model: str, dimension: Callable[[], int]) -> None:
-        """Record the embedding model on first use; refuse a different one later.
-
-        ``dimension`` is a callable so that an up-to-date store never loads the model.
-        """
-        meta = self.meta()
-        stored = meta.get("model")
-        if stored is None:
-            self._write_meta(
-                model=model,
-                dimension=dimension(),
-                revision=uuid.uuid4().hex,
-                format=STORE_FORMAT,
-            )
-            return
-        self.check_format(meta)
-        if stored != model:
-            raise EmbeddingModelMismatchError(self.settings.where, str(stored), model)
-
-    def check_format(self, meta: dict[str, Any] | None = None) -> None:
-        """Refuse a store written in another layout (e.g. before unit vectors existed)."""
-        meta = self.meta() if meta is None else meta
-        found = int(meta.get("format", 1))
-        if meta.get("model") is not None and found != STORE_FORMAT:
-            raise StoreFormatError(self.settings.where, found, STORE_FORMAT)
-
-    def model(self) -> str | None:
-        """The embedding model the store was built with, if any."""
-        value = self.meta().get("model")
-        return str(value) if value else None
-
-    def pending(self) -> list[str]:
-        """Files whose replacement was started and not finished (a killed ingest)."""
-        return list(json.loads(self.meta().get("pending", "[]")))
-
-    def _set_pending(self, keys: Sequence[str]) -> None:
-        self._write_meta(pending=json.dumps(sorted(set(keys))))
 
     def rebuild(self) -> Store:
         """Delete everything in the store and return a fresh, empty one."""

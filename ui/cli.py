@@ -201,6 +201,17 @@ def ingest_summary(report: Any) -> str:
     )
 
 
+# Options several commands share, declared once.
+LLMModelOption = Annotated[
+    str | None,
+    typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Model name at the backend."),
+]
+LLMURLOption = Annotated[
+    str | None,
+    typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="LLM server base URL."),
+]
+
+
 @app.command()
 def ingest(
     paths: Annotated[
@@ -430,14 +441,8 @@ def ask(
             "anthropic [default: extractive].",
         ),
     ] = None,
-    llm_model: Annotated[
-        str | None,
-        typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Model name at the backend."),
-    ] = None,
-    llm_url: Annotated[
-        str | None,
-        typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="LLM server base URL."),
-    ] = None,
+    llm_model: LLMModelOption = None,
+    llm_url: LLMURLOption = None,
     stream: Annotated[
         bool,
         typer.Option(
@@ -706,14 +711,8 @@ def serve_command(
             help="Answerer: extractive, openai, ollama or anthropic [default: extractive].",
         ),
     ] = None,
-    llm_model: Annotated[
-        str | None,
-        typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Model name at the backend."),
-    ] = None,
-    llm_url: Annotated[
-        str | None,
-        typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="LLM server base URL."),
-    ] = None,
+    llm_model: LLMModelOption = None,
+    llm_url: LLMURLOption = None,
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", help="Server log detail.")
     ] = LogLevel.info,
@@ -908,14 +907,8 @@ def evaluate(
             "[default: MONORAG_LLM, else extractive].",
         ),
     ] = None,
-    llm_model: Annotated[
-        str | None,
-        typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Model name at the backend."),
-    ] = None,
-    llm_url: Annotated[
-        str | None,
-        typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="LLM server base URL."),
-    ] = None,
+    llm_model: LLMModelOption = None,
+    llm_url: LLMURLOption = None,
     judge: Annotated[
         str | None,
         typer.Option(
