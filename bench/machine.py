@@ -56,3 +56,14 @@ def describe_machine() -> dict[str, Any]:
         "packages": versions,
         "load_average_at_start": [round(x, 2) for x in load],
     }
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of process ``pid`` now, in MiB (None where it or /proc is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None

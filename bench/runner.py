@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from monorag.bench.corpus import assemble, synthesize, touch
-from monorag.bench.machine import describe_machine
+from monorag.bench.machine import describe_machine, rss_mb
 from monorag.bench.questions import make_questions
 from monorag.embed import resolve_precision
 from monorag.errors import MonoragError
@@ -67,6 +67,10 @@ class BenchConfig:
     seed: int = 0
     timeout: float = 6 * 3600.0
     """Seconds any one measured process may take."""
+    resume: bool = False
+    """Keep what an earlier run with the same ``work`` folder measured: a corpus whose
+    results were saved is not measured again, and a full ingest that finished is not
+    repeated (the long 10,000 run can be split over sessions, or resumed after a stop)."""
     log: Callable[[str], None] = field(default=lambda _msg: None)
 
 
@@ -107,13 +111,23 @@ def run_corpus(spec: CorpusSpec, folder: Path, config: BenchConfig) -> dict[str,
     """Measure both systems on one corpus; ``folder`` receives its files and stores."""
     say = config.log
     started = time.perf_counter()
-    shutil.rmtree(folder, ignore_errors=True)
+    saved = folder / "result.json"
+    if config.resume and saved.exists():
+        say(f"[{spec.name}] kept the results saved by an earlier run in {saved}")
+        return dict(json.loads(saved.read_text(encoding="utf-8")))
     corpus = folder / "corpus"
-    say(f"[{spec.name}] preparing corpus")
-    if spec.size is None:
-        files = assemble(spec.sources, corpus)
+    full_saved = folder / "full-ingest.json"
+    resuming = config.resume and full_saved.exists() and corpus.is_dir()
+    if not resuming:
+        shutil.rmtree(folder, ignore_errors=True)
+        say(f"[{spec.name}] preparing corpus")
+        if spec.size is None:
+            files = assemble(spec.sources, corpus)
+        else:
+            files = synthesize(spec.sources, spec.size, corpus, seed=config.seed)
     else:
-        files = synthesize(spec.sources, spec.size, corpus, seed=config.seed)
+        say(f"[{spec.name}] resuming after the full ingest saved in {full_saved}")
+        files = sorted(corpus.glob("*.md"))
     if not files:
         raise BenchError(f"corpus {spec.name}: no monograph files under {spec.sources}")
     questions = make_questions(files, config.questions, seed=config.seed)
@@ -129,8 +143,13 @@ def run_corpus(spec: CorpusSpec, folder: Path, config: BenchConfig) -> dict[str,
     }
 
     settings = _corpus_settings(config.settings, spec.name, folder / "store")
-    say(f"[{spec.name}] monorag: full ingest of {len(files)} monographs")
-    mono = _monorag_ingest(settings, corpus, folder, config, rebuild=True)
+    if resuming:
+        mono = json.loads(full_saved.read_text(encoding="utf-8"))
+    else:
+        say(f"[{spec.name}] monorag: full ingest of {len(files)} monographs")
+        mono = _monorag_ingest(settings, corpus, folder, config, rebuild=True)
+        keep = {k: mono[k] for k in ("wall", "peak_rss_mb", "report", "rss_samples")}
+        full_saved.write_text(json.dumps(keep), encoding="utf-8")
     full = mono["report"]
     if full.get("files_failed"):
         say(f"[{spec.name}] warning: {full['files_failed']} files failed to ingest")
@@ -159,12 +178,18 @@ def run_corpus(spec: CorpusSpec, folder: Path, config: BenchConfig) -> dict[str,
         "reingest_touched_s": changed["wall"],
         "reindexed_files": changed["report"].get("files_indexed"),
         "store_mb": _size_mb(settings.store.path) if not settings.store.chroma_url else None,
+        "ingest_rss_samples": mono.get("rss_samples", []),
         **_serving(serve),
     }
+    floor = out["monorag"].get("embed_chunks_per_s")
+    if floor and full.get("chunks_added") and full.get("seconds"):
+        # The encoder alone would take chunks / floor seconds over the same texts.
+        out["monorag"]["floor_ratio"] = full["seconds"] / (full["chunks_added"] / floor)
 
     if config.baseline and spec.baseline:
         out["baseline"] = _run_baseline(spec, corpus, folder, qfile, config)
     out["seconds"] = time.perf_counter() - started
+    saved.write_text(json.dumps(out), encoding="utf-8")
     return out
 
 
@@ -223,6 +248,8 @@ def _serving(serve: dict[str, Any]) -> dict[str, Any]:
         "abstained": result["abstained"],
         "stage_ms": stage,
         "embed_chunks_per_s": result.get("embed_chunks_per_s"),
+        "rss_stages_mb": result.get("rss_stages_mb"),
+        "reader_cache": result.get("reader_cache"),
     }
 
 
@@ -297,22 +324,39 @@ def _measure(
         proc = subprocess.Popen(
             cmd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=PROJECT_DIR
         )
-        status, rusage = _wait(proc, config.timeout)
+        status, rusage, samples = _wait(proc, config.timeout)
     wall = time.perf_counter() - start
     text = stdout_path.read_text(encoding="utf-8", errors="replace")
     err = stderr_path.read_text(encoding="utf-8", errors="replace")
     if status not in ok_codes:
         raise BenchError(f"{' '.join(cmd[:6])} ... exited with {status}:\n{err[-3000:]}")
-    return {"wall": wall, "peak_rss_mb": rusage.ru_maxrss / 1024.0, "stdout": text, "stderr": err}
+    return {
+        "wall": wall,
+        "peak_rss_mb": rusage.ru_maxrss / 1024.0,
+        "rss_samples": samples,
+        "stdout": text,
+        "stderr": err,
+    }
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any]:
-    deadline = time.monotonic() + timeout
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float, every: float = 5.0
+) -> tuple[int, Any, list[tuple[float, float]]]:
+    """Wait for ``proc``; its status, resource usage, and (seconds, RSS MiB) every ``every`` s."""
+    started = time.monotonic()
+    deadline = started + timeout
+    samples: list[tuple[float, float]] = []
+    next_sample = started
     while True:
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, rusage
+            return proc.returncode, rusage, samples
+        if time.monotonic() >= next_sample:
+            rss = rss_mb(proc.pid)
+            if rss is not None:
+                samples.append((round(time.monotonic() - started, 1), round(rss, 1)))
+            next_sample += every
         if time.monotonic() > deadline:
             proc.kill()
             _, status, rusage = os.wait4(proc.pid, 0)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import monorag  # noqa: F401  - offline switches before transformers or chromadb load
+from monorag.bench.machine import rss_mb
 
 WARM_UP = 5
 """Questions answered before timing starts (caches, lazy imports, allocator)."""
@@ -52,16 +53,24 @@ def serve_monorag(settings_json: str, questions: list[str]) -> dict[str, Any]:
     from monorag.settings import Settings
 
     settings = Settings.model_validate_json(settings_json)
+    memory: dict[str, float | None] = {"start": rss_mb()}
     started = time.perf_counter()
+    from monorag.embed import get_embedder
     from monorag.qa.engine import Engine
 
-    engine = Engine(settings)
+    embedder = get_embedder(settings.embedding)
+    embedder.embed_one("warm up")
+    memory["model loaded"] = rss_mb()
+    engine = Engine(settings, embedder)
+    memory["index opened, reader cache mapped"] = rss_mb()
     engine.warm_up()
     load = time.perf_counter() - started
     for q in questions[:WARM_UP]:
         engine.ask(q)
+    memory["warm-up questions answered"] = rss_mb()
     retrieve_ms, _ = timed(questions, lambda q: engine.retrieve(q))
     ask_ms, answers = timed(questions, lambda q: engine.ask(q))
+    memory["every question answered"] = rss_mb()
     rss = peak_rss_mb()
     stages: dict[str, list[float]] = {}
     for answer in answers:
@@ -74,7 +83,26 @@ def serve_monorag(settings_json: str, questions: list[str]) -> dict[str, Any]:
         "stage_ms": stages,
         "abstained": sum(1 for a in answers if a.abstained),
         "peak_rss_mb": rss,
+        "rss_stages_mb": memory,
+        "reader_cache": _cache_sizes(engine),
         "embed_chunks_per_s": _embed_rate(engine),
+    }
+
+
+def _cache_sizes(engine: Any) -> dict[str, Any]:
+    """What the reader holds of the index: chunks in memory, vectors mapped (MiB on disk)."""
+    from monorag.index.store import lexical_dir
+
+    folder = lexical_dir(engine.settings.store)
+    files = {
+        p.relative_to(folder).as_posix(): p.stat().st_size / 2**20
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    return {
+        "chunks_in_memory": len(engine.lexical.chunks),
+        "unit_vectors_mapped": engine._state.extractive.unit_vectors.rows_total,
+        "files_mb": {k: round(v, 1) for k, v in sorted(files.items())},
     }
 
 

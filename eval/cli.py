@@ -1,10 +1,10 @@
-"""What ``monorag eval`` does, kept out of ``ui/cli.py`` so that it stays small.
+"""``monorag eval``: the command (added to the ``monorag`` app by ``register``) and what it runs.
 
 The eval ingests the corpus into a store of its own (``<report>/store``, incremental, so
 a second run only re-checks hashes) and keeps the baseline's Chroma stores beside it:
 the figures always describe exactly the evaluated corpus, and the user's store is never
 touched. All other settings (retrieval, answering, an LLM backend for answers) are the
-CLI's global settings.
+CLI's global settings. The harness is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -13,12 +13,163 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
+from monorag.cli_support import (
+    STATE,
+    LLMModelOption,
+    LLMURLOption,
+    err,
+    handled,
+    out,
+    settings_overrides,
+)
 from monorag.errors import MonoragError
-from monorag.settings import Settings
+from monorag.settings import DEFAULT_CORPUS, Settings, in_checkout, user_data_dir
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``eval`` command to ``app``."""
+    app.command("eval", short_help="Evaluate answers to the FAQ questions against the baseline.")(
+        evaluate
+    )
+
+
+def evaluate(
+    mode: Annotated[
+        str, typer.Option("--mode", help="open, held-out or both (held-out is the honest figure).")
+    ] = "both",
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="Answer with this LLM backend, as `ask --llm` does (e.g. local, openai) "
+            "[default: MONORAG_LLM, else extractive].",
+        ),
+    ] = None,
+    llm_model: LLMModelOption = None,
+    llm_url: LLMURLOption = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            help="Also grade answers with an LLM judge of this backend (e.g. openai; it "
+            "uses --llm-model and --llm-url).",
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Report folder (also holds the eval's own store) "
+            f"[default: {user_data_dir() / 'eval'}].",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--corpus",
+            help="Monograph folder or file (repeatable) [default: corpus/ of a checkout].",
+        ),
+    ] = None,
+    eval_set: Annotated[
+        Path | None,
+        typer.Option("--eval-set", help="Eval set file [default: eval/data/faq-eval.yaml]."),
+    ] = None,
+    build_set: Annotated[
+        bool, typer.Option("--build-set", help="(Re)build the eval set from the corpus and stop.")
+    ] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Run the LangChain baseline too.")
+    ] = True,
+    record_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--record-thresholds", help="Write eval/data/thresholds.json from this held-out run."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    question_set: Annotated[
+        str,
+        typer.Option(
+            "--set",
+            help="faq (the monographs' own FAQ questions) or clinical (the clinical question "
+            "set with its sealed test split, eval/data/clinical).",
+        ),
+    ] = "faq",
+    split: Annotated[
+        str, typer.Option("--split", help="Clinical set: dev, test (sealed) or all.")
+    ] = "dev",
+    leaflets: Annotated[
+        Path | None,
+        typer.Option(
+            "--leaflets", help="Clinical set: the EMA leaflet folder [default: ../shared/...]."
+        ),
+    ] = None,
+) -> None:
+    """Evaluate answers against the LangChain baseline: the FAQ set or the clinical set.
+
+    The corpus is ingested into a store of its own under the report folder (the global
+    --db is not touched), so the figures always describe exactly that corpus.
+    """
+    with handled():
+        settings = Settings.from_env(
+            {},
+            **{
+                **settings_overrides(STATE.settings),
+                "llm.backend": llm or STATE.settings.llm.backend,
+                "llm.model": llm_model or STATE.settings.llm.model,
+                "llm.base_url": llm_url or STATE.settings.llm.base_url,
+            },
+        )
+        if settings.llm.enabled:
+            from monorag.qa.llm import get_llm
+
+            get_llm(settings.llm.backend, settings.llm)  # a broken backend fails in a second
+        if question_set.strip().lower() == "clinical":
+            run_clinical_command(
+                settings,
+                report or user_data_dir() / "eval",
+                split=split,
+                baseline=baseline,
+                leaflets=leaflets,
+                as_json=as_json,
+                progress=not quiet and not as_json,
+                out=out,
+                err=err,
+                record_thresholds=record_thresholds,
+            )
+            return
+        if question_set.strip().lower() != "faq":
+            raise MonoragError(f"--set {question_set!r}: use faq or clinical")
+        run_eval_command(
+            EvalOptions(
+                mode=mode,
+                judge=judge,
+                report=report or user_data_dir() / "eval",
+                as_json=as_json,
+                corpus=corpus or eval_corpus(),
+                eval_set=eval_set,
+                build_set=build_set,
+                baseline=baseline,
+                record_thresholds=record_thresholds,
+                progress=not quiet and not as_json,
+            ),
+            settings,
+            out,
+            err,
+        )
+
+
+def eval_corpus() -> list[Path]:
+    """The corpus evaluated by default: ``corpus/`` of a checkout (a wheel ships none)."""
+    if in_checkout():
+        return [DEFAULT_CORPUS]
+    raise MonoragError("name the corpus to evaluate with --corpus FOLDER")
 
 
 @dataclass

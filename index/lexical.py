@@ -2,18 +2,14 @@
 
 Dense search misses exact terms: drug names, doses, enzyme names such as CYP1A2 or
 P-gp. The BM25 index is derived entirely from the store's current chunks, so it is a
-cache: it is saved under the store's revision and rebuilt whenever that revision moves
-(ingest does so right after committing; a reader rebuilds it if it finds it stale).
+cache: part of the reader's per-revision cache (``monorag.index.cache``), rebuilt whenever
+the store's revision moves (ingest does so right after committing; a reader rebuilds it if
+it finds it stale).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import time
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -21,9 +17,6 @@ import numpy as np
 
 from monorag.text import tokenize
 from monorag.types import Chunk
-
-FORMAT = "3"
-"""Version of the tokenizer and file layout; part of the cache stamp, so a change rebuilds."""
 
 
 class LexicalIndex:
@@ -73,70 +66,23 @@ class LexicalIndex:
         df = int(self._df[pos]) if pos is not None and pos < len(self._df) else 0
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
-    def save(self, folder: Path, revision: str) -> None:
-        """Write the index under ``folder`` for ``revision`` (atomically, by rename).
-
-        Processes sharing a data folder may save at once (an ingest, and a reader that
-        rebuilt a stale cache): each writes its own temporary folder, and a save that keeps
-        losing the race to the final name leaves the other's index (a cache) in place.
-        """
-        _remove_stale_temporaries(folder)
-        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        try:
-            tmp.mkdir(parents=True)
-            if self.chunks:
-                self._bm25.save(str(tmp / "bm25"), show_progress=False)
-            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
-                for c in self.chunks:
-                    out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
-            (tmp / "REVISION").write_text(_stamp(revision), encoding="utf-8")
-            for _ in range(3):
-                shutil.rmtree(folder, ignore_errors=True)
-                try:
-                    tmp.rename(folder)
-                    return
-                except OSError:
-                    continue  # another process renamed its index there in between
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    @staticmethod
-    def is_saved(folder: Path, revision: str) -> bool:
-        """Whether ``folder`` holds the index saved for ``revision`` by this format."""
-        try:
-            return (folder / "REVISION").read_text(encoding="utf-8") == _stamp(revision)
-        except OSError:
-            return False
+    def write(self, folder: Path) -> None:
+        """Write the index into ``folder`` (``monorag.index.cache`` stamps and publishes it)."""
+        if self.chunks:
+            self._bm25.save(str(folder / "bm25"), show_progress=False)
+        with (folder / "chunks.jsonl").open("w", encoding="utf-8") as out:
+            for c in self.chunks:
+                out.write(json.dumps({"id": c.id, "text": c.text, "meta": c.metadata()}) + "\n")
 
     @classmethod
-    def load(cls, folder: Path, revision: str) -> LexicalIndex | None:
-        """The index saved for ``revision``, or ``None`` if absent or stale."""
+    def read(cls, folder: Path) -> LexicalIndex:
+        """The index ``write`` left in ``folder`` (``OSError``/``ValueError`` if damaged)."""
         import bm25s
 
-        try:
-            inode = folder.stat().st_ino
-            if not cls.is_saved(folder, revision):
-                return None
-            chunks = []
-            with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:
-                for line in lines:
-                    row = json.loads(line)
-                    chunks.append(Chunk.from_record(row["id"], row["text"], row["meta"]))
-            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if chunks else None
-            if folder.stat().st_ino != inode:
-                return None  # replaced by another process while read: parts may not match
-        except (OSError, ValueError, KeyError):
-            return None
+        chunks = []
+        with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                chunks.append(Chunk.from_record(row["id"], row["text"], row["meta"]))
+        bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if chunks else None
         return cls(chunks, bm25 or bm25s.BM25())
-
-
-def _stamp(revision: str) -> str:
-    return f"{FORMAT}:{revision}"
-
-
-def _remove_stale_temporaries(folder: Path, older_than: float = 3600.0) -> None:
-    """Temporary folders left by saves that were killed (a live save takes seconds)."""
-    for tmp in folder.parent.glob(f"{folder.name}.tmp*"):
-        with contextlib.suppress(OSError):
-            if time.time() - tmp.stat().st_mtime > older_than:
-                shutil.rmtree(tmp, ignore_errors=True)

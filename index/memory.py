@@ -97,7 +97,8 @@ class MemoryIndex(IndexRecord):
                     self._chunks[chunk.id] = chunk
                     self._vectors[chunk.id] = np.asarray(vectors[i], dtype=np.float32)
                     if i < len(units):
-                        self._units[chunk.id] = np.asarray(units[i], dtype=np.float32)
+                        # float16, as the Chroma store keeps them (the same answers).
+                        self._units[chunk.id] = np.asarray(units[i], dtype=np.float16)
             for entry, *_ in files:
                 self._files[entry.key] = entry
         removed = self._delete_stale({entry.key: entry.rev for entry, *_ in files})
@@ -156,16 +157,16 @@ class MemoryIndex(IndexRecord):
         n: int,
         where: dict[str, Any] | None = None,
         at_most: int | None = None,
-    ) -> list[tuple[Chunk, float]]:
-        """The ``n`` chunks nearest to ``embedding`` (exact cosine), matching ``where``.
+    ) -> list[tuple[str, float]]:
+        """Ids of the ``n`` chunks nearest to ``embedding`` (exact cosine), matching ``where``.
 
         ``at_most`` is accepted for the protocol's sake: there is no round trip to save.
         """
         with self._lock:
-            found = [c for c in self._chunks.values() if matches(c.metadata(), where)]
+            found = [c.id for c in self._chunks.values() if matches(c.metadata(), where)]
             if not found:
                 return []
-            matrix = np.stack([self._vectors[c.id] for c in found])
+            matrix = np.stack([self._vectors[cid] for cid in found])
         sims = matrix @ np.asarray(embedding, dtype=np.float32)
         # Stored vectors are unit length; dividing anyway keeps this a cosine for any input.
         sims /= np.maximum(np.linalg.norm(matrix, axis=1), 1e-12) * max(
@@ -182,15 +183,23 @@ class MemoryIndex(IndexRecord):
     def unit_vectors(self, counts: Mapping[str, int]) -> dict[str, Any]:
         """The first ``counts[id]`` unit vectors of each chunk, by chunk id.
 
-        A chunk whose units are gone, or fewer than asked for, is left out (as on Chroma,
-        where each unit is a record of its own).
+        A chunk whose units are gone, or fewer than asked for, is left out (as on Chroma).
         """
         with self._lock:
             return {
-                cid: self._units[cid][:n].copy()
+                cid: self._units[cid][:n].astype(np.float32)
                 for cid, n in counts.items()
                 if n and cid in self._units and len(self._units[cid]) >= n
             }
+
+    def iter_chunk_vectors(self) -> Iterator[tuple[Chunk, Any, Any]]:
+        """Every chunk with its vector and its unit vectors, in the order written."""
+        with self._lock:
+            rows = [
+                (c, self._vectors[c.id].copy(), self._units.get(c.id, np.zeros((0, 0))).copy())
+                for c in self._chunks.values()
+            ]
+        yield from rows
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), in the order written."""

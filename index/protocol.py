@@ -12,7 +12,9 @@ Semantics both keep:
 - ``revision()`` changes whenever the set of current chunks changes (readers reload on it);
 - a replacement or removal marks its files ``pending()`` until it has finished, and
   ``repair()`` removes what an interrupted one left behind;
-- ``query`` returns chunks of any revision: readers keep those the manifest names.
+- ``query`` returns chunk ids of any revision: readers keep those the manifest names;
+- vectors read by id (a chunk's, its units') come from the durable copies here, and a
+  reader reads them from its memory-mapped cache (``monorag.index.cache``).
 """
 
 from __future__ import annotations
@@ -112,8 +114,8 @@ class Index(Protocol):
         n: int,
         where: dict[str, Any] | None = None,
         at_most: int | None = None,
-    ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks to ``embedding`` with their cosine similarity, best first."""
+    ) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks to ``embedding`` with their cosine similarity, best first."""
         ...
 
     def chunk_vectors(self, ids: Sequence[str]) -> dict[str, Any]:
@@ -126,4 +128,8 @@ class Index(Protocol):
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:
         """Every chunk (optionally filtered by metadata)."""
+        ...
+
+    def iter_chunk_vectors(self) -> Iterator[tuple[Chunk, Any, Any]]:
+        """Every chunk (any revision) with its vector and its unit vectors."""
         ...

@@ -1,5 +1,10 @@
 """The Chroma store: a chunk collection plus a manifest collection.
 
+A chunk record carries the chunk's vector (searched), text and metadata, and its sentence
+units' vectors as one float16 field (``monorag.index.vectors``): the durable copy a
+reader's memory-mapped cache is built from. Nothing is ever read by id from a vector
+index the reader would have to load whole.
+
 The manifest records, per monograph file, the revision (content hash) whose chunks are
 current, and once per store the embedding model. Chunk ids contain the revision, so a
 changed file's new chunks are written beside the old ones, the manifest is switched,
@@ -29,16 +34,15 @@ from monorag.errors import (
 )
 from monorag.index.protocol import CommitFile, FileEntry, Index
 from monorag.index.record import IndexRecord
+from monorag.index.vectors import UNITS_FIELD, decode_units, encode_units
 from monorag.settings import StoreSettings
 from monorag.types import Chunk
 
 META_ID = "__store__"
 _DUMMY = [1.0]  # manifest records carry no meaning in vector space; Chroma needs a vector.
 _PAGE = 5000
-# The unit collection is only ever read by id (a chunk's unit vectors), never searched by
-# similarity, but Chroma gives every collection a nearest-neighbour index: keep that index
-# as cheap to build as Chroma allows. It took a third of the ingest's store writes.
-_UNIT_INDEX = {"hnsw": {"space": "cosine", "ef_construction": 8, "max_neighbors": 4}}
+_VECTOR_PAGE = 1000
+"""Chunk records per read when their vectors and unit vectors come along (~10 KB each)."""
 
 
 _CLIENTS: dict[str, Any] = {}
@@ -101,13 +105,10 @@ def forget_client(settings: StoreSettings) -> None:
 class Store(IndexRecord):
     """Chunks and manifest of one monograph index."""
 
-    def __init__(
-        self, client: Any, settings: StoreSettings, chunks: Any, units: Any, manifest: Any
-    ) -> None:
+    def __init__(self, client: Any, settings: StoreSettings, chunks: Any, manifest: Any) -> None:
         self.client = client
         self.settings = settings
         self.chunks = chunks
-        self.units = units
         self.manifest = manifest
 
     @classmethod
@@ -133,16 +134,10 @@ class Store(IndexRecord):
             configuration={"hnsw": {"space": "cosine"}},
             metadata={"monorag": "chunks"},
         )
-        units = client.get_or_create_collection(
-            f"{settings.collection}-units",
-            embedding_function=None,
-            configuration=_UNIT_INDEX,
-            metadata={"monorag": "units"},
-        )
         manifest = client.get_or_create_collection(
             manifest_name, embedding_function=None, metadata={"monorag": "manifest"}
         )
-        return cls(client, settings, chunks, units, manifest)
+        return cls(client, settings, chunks, manifest)
 
     # -- store-level metadata -------------------------------------------------------------
 
@@ -159,6 +154,7 @@ class Store(IndexRecord):
     def rebuild(self) -> Store:
         """Delete everything in the store and return a fresh, empty one."""
         base = self.settings.collection
+        # ``-units``: the unit collection of format 3 stores, gone since format 4.
         for name in (base, f"{base}-units", f"{base}-manifest"):
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
@@ -209,48 +205,39 @@ class Store(IndexRecord):
         if not files:
             return 0
         pending = self.pending()
-        self._set_pending([*pending, *(entry.key for entry, *_ in files)])
+        keys = [entry.key for entry, *_ in files]
+        # Only a file the manifest names, or one left pending by a killed ingest, can have
+        # records to delete: a new file's check (a read that brings every record's unit
+        # vectors along) is skipped, which is every file of a first ingest.
+        prior = self.current_revisions(keys)
+        may_have_old = {k for k in keys if prior[k] is not None or k in pending}
+        self._set_pending([*pending, *keys])
         chunks = [c for _, file_chunks, _, _ in files for c in file_chunks]
         vectors = [row for _, _, embeddings, _ in files for row in embeddings]
         units = [rows for _, _, _, file_units in files for rows in file_units]
+        units += [()] * (len(chunks) - len(units))
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
             self.chunks.upsert(
                 ids=[c.id for c in part],
                 embeddings=vectors[start : start + batch],
                 documents=[c.text for c in part],
-                metadatas=[c.metadata() for c in part],
+                metadatas=[
+                    {**c.metadata(), UNITS_FIELD: encode_units(rows)}
+                    for c, rows in zip(part, units[start : start + batch], strict=True)
+                ],
             )
-        self._write_units(chunks, units, batch)
         self.manifest.upsert(
             ids=[entry.key for entry, *_ in files],
             embeddings=[_DUMMY] * len(files),
             metadatas=[entry.metadata() for entry, *_ in files],
             documents=[""] * len(files),
         )
-        removed = self._delete_stale({entry.key: entry.rev for entry, *_ in files})
+        removed = self._delete_stale(
+            {entry.key: entry.rev for entry, *_ in files if entry.key in may_have_old}
+        )
         self._write_meta(revision=uuid.uuid4().hex, pending=json.dumps(sorted(set(pending))))
         return removed
-
-    def _write_units(self, chunks: Sequence[Chunk], units: Sequence[Any], batch: int) -> None:
-        # A unit's text is a span of its chunk's text and its id says which one, so a unit
-        # record is a bare vector: no document to index, only what deletion filters on.
-        ids: list[str] = []
-        metas: list[dict[str, Any]] = []
-        vectors: list[Any] = []
-        for chunk, rows in zip(chunks, units, strict=False):
-            for j, row in enumerate(rows):
-                ids.append(unit_id(chunk.id, j))
-                metas.append({"doc": chunk.doc, "rev": chunk.rev})
-                vectors.append(row)
-        # Unit records are small (a vector and two short fields): bigger writes, fewer calls.
-        step = batch * 8
-        for start in range(0, len(ids), step):
-            self.units.upsert(
-                ids=ids[start : start + step],
-                embeddings=vectors[start : start + step],
-                metadatas=metas[start : start + step],
-            )
 
     def remove_file(self, key: str) -> int:
         """Remove a file from the manifest, then its chunks; returns chunks removed."""
@@ -276,18 +263,17 @@ class Store(IndexRecord):
     def _delete_stale(self, keep: dict[str, str | None]) -> int:
         """Delete the records of each file ``key`` whose revision is not ``keep[key]``
         (all of its records when ``None``); returns the chunks deleted."""
-        removed = 0
-        for collection in (self.units, self.chunks):
-            got = collection.get(where={"doc": {"$in": sorted(keep)}}, include=["metadatas"])
-            stale = [
-                id_
-                for id_, meta in zip(got["ids"], got["metadatas"], strict=True)
-                if meta is not None and meta.get("rev") != keep.get(str(meta.get("doc")))
-            ]
-            for start in range(0, len(stale), _PAGE):
-                collection.delete(ids=stale[start : start + _PAGE])
-            removed = len(stale)
-        return removed
+        if not keep:
+            return 0
+        got = self.chunks.get(where={"doc": {"$in": sorted(keep)}}, include=["metadatas"])
+        stale = [
+            id_
+            for id_, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if meta is not None and meta.get("rev") != keep.get(str(meta.get("doc")))
+        ]
+        for start in range(0, len(stale), _PAGE):
+            self.chunks.delete(ids=stale[start : start + _PAGE])
+        return len(stale)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -309,12 +295,13 @@ class Store(IndexRecord):
         n: int,
         where: dict[str, Any] | None = None,
         at_most: int | None = None,
-    ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks to ``embedding`` with their cosine similarity.
+    ) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks to ``embedding`` with their cosine similarity.
 
-        ``at_most`` is a known lower bound of the collection's size (a reader knows how
-        many current chunks it loaded); without it the collection is counted, which is one
-        more round trip.
+        Ids only: a reader holds the chunks themselves (``monorag.index.cache``), and a
+        record's metadata carries its unit vectors. ``at_most`` is a known lower bound of
+        the collection's size (a reader knows how many current chunks it loaded); without
+        it the collection is counted, which is one more round trip.
         """
         size = at_most if at_most is not None else self.count()
         n = max(1, min(n, size or 1))
@@ -322,62 +309,73 @@ class Store(IndexRecord):
             query_embeddings=[list(map(float, embedding))],
             n_results=n,
             where=where,
-            include=["documents", "metadatas", "distances"],
+            include=["distances"],
         )
-        out: list[tuple[Chunk, float]] = []
-        for id_, doc, meta, dist in zip(
-            res["ids"][0],
-            res["documents"][0],
-            res["metadatas"][0],
-            res["distances"][0],
-            strict=True,
-        ):
-            out.append((Chunk.from_record(id_, doc or "", dict(meta or {})), 1.0 - float(dist)))
-        return out
+        return [
+            (id_, 1.0 - float(dist))
+            for id_, dist in zip(res["ids"][0], res["distances"][0], strict=True)
+        ]
 
     def chunk_vectors(self, ids: Sequence[str]) -> dict[str, Any]:
         """The stored vectors of the chunks ``ids`` (one fetch by id; missing ones left out)."""
         return _vectors_by_id(self.chunks, ids)
 
     def unit_vectors(self, counts: Mapping[str, int]) -> dict[str, Any]:
-        """The unit vectors of each chunk, by chunk id: one row per ``unit_spans`` span.
+        """The first ``counts[id]`` unit vectors of each chunk, from the chunk records.
 
-        ``counts`` maps a chunk id to its number of units (``len(unit_spans(text))``, which
-        the caller has at hand). One fetch by id, no similarity search. A chunk whose units
-        are gone (deleted by a concurrent ingest since it was retrieved) is left out.
+        The durable copy (a reader uses its memory-mapped cache); a chunk that is gone, or
+        has fewer units than asked for, is left out.
         """
         import numpy as np
 
-        rows = _vectors_by_id(
-            self.units, [unit_id(cid, j) for cid, n in counts.items() for j in range(n)]
-        )
+        ids = [cid for cid, n in counts.items() if n]
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=ids, include=["metadatas"])
         out: dict[str, Any] = {}
-        for cid, n in counts.items():
-            mine = [rows.get(unit_id(cid, j)) for j in range(n)]
-            if n and all(r is not None for r in mine):
-                out[cid] = np.asarray(mine, dtype=np.float32)
+        for id_, meta in zip(got["ids"], got["metadatas"], strict=True):
+            rows = decode_units(str((meta or {}).get(UNITS_FIELD, "")))
+            n = counts[id_]
+            if len(rows) >= n:
+                out[id_] = np.asarray(rows[:n], dtype=np.float32)
         return out
+
+    def iter_chunk_vectors(self) -> Iterator[tuple[Chunk, Any, Any]]:
+        """Every chunk with its vector and its unit vectors (float16), paged."""
+        import numpy as np
+
+        for ids, docs, metas, vectors in self._pages(
+            self.chunks, include=["documents", "metadatas", "embeddings"], page=_VECTOR_PAGE
+        ):
+            for id_, doc, meta, vector in zip(ids, docs, metas, vectors, strict=True):
+                meta = dict(meta or {})
+                units = decode_units(str(meta.pop(UNITS_FIELD, "")))
+                chunk = Chunk.from_record(id_, doc or "", meta)
+                yield chunk, np.asarray(vector, dtype=np.float32), units
 
     def iter_chunks(self, where: dict[str, Any] | None = None) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), paged so memory stays flat."""
         for ids, docs, metas in self._pages(
-            self.chunks, include=["documents", "metadatas"], where=where
+            self.chunks, include=["documents", "metadatas"], where=where, page=_VECTOR_PAGE
         ):
             for id_, doc, meta in zip(ids, docs, metas, strict=True):
                 yield Chunk.from_record(id_, doc or "", dict(meta or {}))
 
     @staticmethod
     def _pages(
-        collection: Any, include: list[str], where: dict[str, Any] | None = None
+        collection: Any,
+        include: list[str],
+        where: dict[str, Any] | None = None,
+        page: int = _PAGE,
     ) -> Iterator[tuple[list[str], ...]]:
         offset = 0
         while True:
-            got = collection.get(include=include, where=where, limit=_PAGE, offset=offset)
+            got = collection.get(include=include, where=where, limit=page, offset=offset)
             ids = got["ids"]
             if not ids:
                 return
             yield (ids, *[got[name] for name in include])
-            if len(ids) < _PAGE:
+            if len(ids) < page:
                 return
             offset += len(ids)
 
@@ -393,11 +391,6 @@ def _vectors_by_id(collection: Any, ids: Sequence[str]) -> dict[str, Any]:
         id_: np.asarray(vector, dtype=np.float32)
         for id_, vector in zip(got["ids"], got["embeddings"], strict=True)
     }
-
-
-def unit_id(chunk_id: str, index: int) -> str:
-    """Record id of the ``index``-th unit of a chunk."""
-    return f"{chunk_id}-{index:03d}"
 
 
 def now() -> float:

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 
 from monorag.text import blocks, sentences
-from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph
+from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph, chunk_id
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts word pieces (special tokens included) of each text; see ``Embedder.count_tokens_many``."""
@@ -115,7 +115,6 @@ def _trim(header: str, part: str, count: TokenCounter, max_tokens: int) -> str:
 def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> list[Chunk]:
     """All chunks of a monograph, in document order, FAQ pairs last."""
     rev = mono.sha256[:12]
-    doc = hashlib.sha1(mono.key.encode()).hexdigest()[:16]
     items: list[tuple[str, str, ChunkKind]] = []
     for section in mono.all_sections():
         if section.text:
@@ -134,7 +133,7 @@ def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> li
             ordinal = len(chunks)
             chunks.append(
                 Chunk(
-                    id=f"{doc}-{rev}-{ordinal:04d}",
+                    id=chunk_id(mono.key, rev, ordinal),
                     drug=mono.title,
                     aliases=aliases,
                     section=heading,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +19,9 @@ from typing import Any
 from monorag.embed import Embedder
 from monorag.errors import MonoragError, ParseError
 from monorag.index import Index, open_index
-from monorag.index.lexical import LexicalIndex
-from monorag.index.store import FileEntry, current_chunks, lexical_dir, now
+from monorag.index.cache import build as build_cache
+from monorag.index.cache import is_saved
+from monorag.index.store import FileEntry, lexical_dir, now
 from monorag.ingest.chunk import chunk_monograph
 from monorag.ingest.parse import is_monograph_file, parse_file
 from monorag.settings import Settings
@@ -81,7 +82,8 @@ class IngestReport:
 
 @dataclass
 class Progress:
-    """A progress event: ``stage`` is ``scan``, ``embed`` or ``index``."""
+    """A progress event: ``stage`` is ``scan`` (files), ``embed`` (files embedded and
+    committed; ``detail`` counts chunks) or ``index`` (the reader's cache)."""
 
     stage: str
     done: int
@@ -166,7 +168,7 @@ def ingest(
     known = store.files()
 
     # 1. Decide per file: unchanged (by hash, without parsing) or to (re)index.
-    todo: list[Monograph] = []
+    todo: list[tuple[Path, Path, str]] = []
     for done, (file, root) in enumerate(found, start=1):
         say(Progress("scan", done, len(found), file.name))
         key = str(file)
@@ -183,13 +185,7 @@ def ingest(
         if entry is not None and entry.sha256 == data_sha:
             report.unchanged.append(str(file))
             continue
-        try:
-            mono = parse_file(file, root, settings.ingest.max_file_bytes)
-        except ParseError as exc:
-            report.failed.append(Failure(exc.path, exc.reason))
-            continue
-        report.warnings += [f"{file}: {w}" for w in mono.warnings]
-        todo.append(mono)
+        todo.append((file, root, data_sha))
 
     # 2. Files gone from an ingested folder, or from disk altogether.
     present = {str(f) for f, _ in found}
@@ -200,66 +196,88 @@ def ingest(
             report.removed.append(key)
 
     # A renamed file is removed above and indexed below: its old path is no duplicate.
-    kept = {k: e for k, e in known.items() if k not in report.removed}
-    _warn_duplicate_titles(todo, kept, report)
+    titles = {e.title.lower(): k for k, e in known.items() if k not in report.removed}
 
-    # 3. Chunk, embed (in batches across files), commit file by file.
-    chunked: list[tuple[Monograph, list[Chunk]]] = []
+    # 3. Parse, chunk, embed and commit group by group: memory holds one group (and the
+    # one being written), whatever the number of files.
     max_tokens = min(settings.ingest.max_tokens, embedder.max_tokens) if todo else 0
-    for mono in todo:
-        try:
-            chunked.append((mono, chunk_monograph(mono, embedder.count_tokens_many, max_tokens)))
-        except (ValueError, MonoragError) as exc:
-            report.failed.append(Failure(mono.key, f"cannot chunk: {exc}"))
-    total = sum(len(chunks) for _, chunks in chunked)
-    say(Progress("embed", 0, total))
-    groups: list[list[tuple[Monograph, list[Chunk]]]] = [[]]
-    for item in chunked:
-        if sum(len(c) for _, c in groups[-1]) >= GROUP_CHUNKS:
-            groups.append([])
-        groups[-1].append(item)
     embedded = 0
+    files_done = 0
+    say(Progress("embed", 0, len(todo)))
 
     def tick(n: int) -> None:
         nonlocal embedded
         embedded += n
-        say(Progress("embed", embedded, total))
+        say(Progress("embed", files_done, len(todo), f"{embedded:,} chunks"))
+
+    def groups() -> Iterator[list[tuple[Monograph, list[Chunk]]]]:
+        group: list[tuple[Monograph, list[Chunk]]] = []
+        size = 0
+        for file, root, _sha in todo:
+            mono = _parse(file, root, settings, report)
+            if mono is None:
+                continue
+            _warn_duplicate_title(mono, titles, report)
+            try:
+                chunks = chunk_monograph(mono, embedder.count_tokens_many, max_tokens)
+            except (ValueError, MonoragError) as exc:
+                report.failed.append(Failure(mono.key, f"cannot chunk: {exc}"))
+                continue
+            group.append((mono, chunks))
+            size += len(chunks)
+            if size >= GROUP_CHUNKS:
+                yield group
+                group, size = [], 0
+        if group:
+            yield group
 
     # The model keeps both cores busy but for its gaps; the store writes of one group run
     # in one writer thread while the next group is embedded. Commits stay in order, one
     # at a time, so crash safety is that of a sequential ingest.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monorag-commit") as writer:
         committing: Future[None] | None = None
-        for group in groups:
-            if not group:
-                continue
+        for group in groups():
             vectors, units = _embed_group(group, embedder, tick)
             if committing is not None:
                 committing.result()
             committing = writer.submit(
                 _commit_group, group, vectors, units, store, settings, report
             )
+            files_done += len(group)
+            say(Progress("embed", files_done, len(todo), f"{embedded:,} chunks"))
+            del vectors, units, group
         if committing is not None:
             committing.result()
 
-    # 4. Totals, and the BM25 cache for the new revision.
+    # 4. Totals, and the reader's cache (BM25 and vectors) for the new revision.
     files = store.files()
     report.monographs_total = len(files)
+    folder = lexical_dir(settings.store)
     if (
         report.indexed
         or report.removed
         or report.repaired
-        or not LexicalIndex.is_saved(lexical_dir(settings.store), store.revision())
+        or not is_saved(folder, store.revision())
     ):
-        say(Progress("index", 0, 1, "lexical index"))
-        chunks = current_chunks(store, files)
-        LexicalIndex.build(chunks).save(lexical_dir(settings.store), store.revision())
-        say(Progress("index", 1, 1, "lexical index"))
-        report.chunks_total = len(chunks)
+        say(Progress("index", 0, 1, "lexical index and vectors"))
+        cache = build_cache(store, folder, store.revision(), embedder.dimension, files)
+        say(Progress("index", 1, 1, "lexical index and vectors"))
+        report.chunks_total = len(cache.lexical.chunks)
     else:
         report.chunks_total = sum(f.chunks for f in files.values())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _parse(file: Path, root: Path, settings: Settings, report: IngestReport) -> Monograph | None:
+    """The parsed monograph, or None with the failure recorded."""
+    try:
+        mono = parse_file(file, root, settings.ingest.max_file_bytes)
+    except ParseError as exc:
+        report.failed.append(Failure(exc.path, exc.reason))
+        return None
+    report.warnings += [f"{file}: {w}" for w in mono.warnings]
+    return mono
 
 
 def _embed_group(
@@ -306,15 +324,12 @@ def _commit_group(
         report.indexed.append(mono.key)
 
 
-def _warn_duplicate_titles(
-    todo: list[Monograph], known: dict[str, FileEntry], report: IngestReport
-) -> None:
-    by_title: dict[str, str] = {e.title.lower(): k for k, e in known.items()}
-    for mono in todo:
-        other = by_title.get(mono.title.lower())
-        if other is not None and other != mono.key:
-            report.warnings.append(
-                f"{mono.key}: title {mono.title!r} is also the title of {other}; "
-                "questions naming it will search both"
-            )
-        by_title[mono.title.lower()] = mono.key
+def _warn_duplicate_title(mono: Monograph, titles: dict[str, str], report: IngestReport) -> None:
+    """Warn when ``mono``'s title is another file's; ``titles`` maps titles seen to keys."""
+    other = titles.get(mono.title.lower())
+    if other is not None and other != mono.key:
+        report.warnings.append(
+            f"{mono.key}: title {mono.title!r} is also the title of {other}; "
+            "questions naming it will search both"
+        )
+    titles[mono.title.lower()] = mono.key

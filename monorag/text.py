@@ -1,5 +1,5 @@
 """The project's one copy of text handling: markup clean-up, sentence and unit splitting,
-tokenising for BM25.
+units of measure, tokenising for BM25.
 
 Every layer that needs a sentence or a word uses these functions, so a chunk's units at
 ingest, the answerer's quotes, the LLM guard's sentences and the eval's reference units are
@@ -12,6 +12,7 @@ two orders of magnitude slower and re-normalises whitespace, which would break t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -206,6 +207,62 @@ def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (all of it when it has no sentence end)."""
     found = sentences(" ".join(text.split()))
     return found[0] if found else ""
+
+
+# -- units of measure -------------------------------------------------------------------
+# The one table of the units doses, quantities and times are stated in, read by the number
+# guard (``qa.guard``: which numbers must match with their unit) and by the reader
+# (``qa.reader``: whether a statement states an amount). Canonical name -> (kind, spellings);
+# each spelling is a regular expression, matched case-insensitively. Kinds: ``dose`` (what a
+# dose is measured in), ``measure`` (a level, a body weight or a share: matched as exactly as
+# a dose, but never a dose itself), ``time``, ``count`` and ``form`` (a dosage form counted).
+UNITS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mg": ("dose", ("mg", "milligrams?", "milligrammes?")),
+    "mcg": ("dose", ("mcg", "µg", "ug", "micrograms?", "microgrammes?")),
+    "ng": ("measure", ("ng", "nanograms?")),
+    "g": ("dose", ("g", "grams?", "grammes?")),
+    "kg": ("measure", ("kg", "kilograms?", "kilogrammes?")),
+    "ml": ("dose", ("ml", "millilit(?:re|er)s?")),
+    "l": ("dose", ("l", "lit(?:re|er)s?")),
+    "iu": ("dose", ("iu", r"international\s+units?", "units?")),
+    "mbq": ("dose", ("mbq",)),
+    "mmol": ("dose", ("mmol", "millimoles?")),
+    "%": ("measure", ("%", "percent", r"per\s?cent")),
+    "day": ("time", ("days?", "d")),
+    "week": ("time", ("weeks?", "wks?")),
+    "month": ("time", ("months?",)),
+    "year": ("time", ("years?", "yrs?")),
+    "h": ("time", ("hours?", "hrs?", "h")),
+    "min": ("time", ("minutes?", "mins?")),
+    "times": ("count", ("times", "x")),
+    "cycle": ("count", ("cycles?",)),
+    "tablet": ("form", ("tablets?",)),
+    "capsule": ("form", ("capsules?",)),
+    "dose": ("form", ("doses?",)),
+    "drop": ("form", ("drops?",)),
+    "puff": ("form", ("puffs?",)),
+    "injection": ("form", ("injections?",)),
+    "pen": ("form", ("pens?",)),
+    "sachet": ("form", ("sachets?",)),
+    "inhalation": ("form", ("inhalations?",)),
+    "vial": ("form", ("vials?",)),
+    "syringe": ("form", ("syringes?",)),
+}
+
+
+def units_of(*kinds: str) -> list[str]:
+    """Canonical names of the ``UNITS`` of these kinds, in table order."""
+    return [name for name, (kind, _) in UNITS.items() if kind in kinds]
+
+
+def unit_alternation(names: Iterable[str]) -> str:
+    """The spellings of the named ``UNITS`` as one regex alternation (no group).
+
+    Longest first, so that ``milligrams`` is not read as ``m`` nor ``mg/m2`` as ``mg``.
+    """
+    parts = [spelling for name in names for spelling in UNITS[name][1]]
+    parts.sort(key=len, reverse=True)
+    return "|".join(parts)
 
 
 # -- tokens for BM25 --------------------------------------------------------------------

@@ -78,6 +78,17 @@ class Monograph:
         return out
 
 
+def chunk_id(key: str, rev: str, ordinal: int) -> str:
+    """Record id of a chunk: its file (a digest of the key), the file's revision, its place.
+
+    The revision is part of the id so that a changed file's chunks are written beside the
+    old ones (see ``monorag.index.store``).
+    """
+    import hashlib
+
+    return f"{hashlib.sha1(key.encode()).hexdigest()[:16]}-{rev}-{ordinal:04d}"
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """The unit of retrieval: one leaf section (or a part of a long one) or one FAQ pair."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from monorag.embed import Embedder
 from monorag.index.lexical import LexicalIndex
-from monorag.index.store import Store
+from monorag.index.vectors import VectorFile
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.reader import AXES, TARGETS, Fit, Intent, fit, intent_of
 from monorag.settings import AnswerSettings
@@ -155,13 +155,13 @@ class ExtractiveAnswerer:
 
     def __init__(
         self,
-        store: Store,
+        unit_vectors: VectorFile,
         embedder: Embedder,
         lexical: LexicalIndex,
         settings: AnswerSettings,
         policy: AbstentionPolicy,
     ) -> None:
-        self.store = store
+        self.unit_vectors = unit_vectors
         self.embedder = embedder
         self.lexical = lexical
         self.settings = settings
@@ -289,7 +289,7 @@ class ExtractiveAnswerer:
     ) -> list[Unit]:
         """The units of ``evidence`` closest to the question by their in-context vectors."""
         layouts.update({ev.chunk.id: unit_layout(ev.chunk.text) for ev in evidence})
-        vectors = self.store.unit_vectors({cid: len(lay) for cid, lay in layouts.items()})
+        vectors = self.unit_vectors.first({cid: len(lay) for cid, lay in layouts.items()})
         scored: list[tuple[float, int, int, str, int]] = []
         for rank, ev in enumerate(evidence):
             rows = vectors.get(ev.chunk.id)

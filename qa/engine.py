@@ -14,7 +14,6 @@ snapshot, and building an LLM client, are serialised.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -24,8 +23,9 @@ from typing import Any
 from monorag.embed import Embedder, get_embedder
 from monorag.errors import EmbeddingModelMismatchError
 from monorag.index import open_index
+from monorag.index.cache import load_or_build
 from monorag.index.lexical import LexicalIndex
-from monorag.index.store import FileEntry, current_chunks, lexical_dir
+from monorag.index.store import FileEntry, lexical_dir
 from monorag.lexicon import shared_lexicon
 from monorag.qa.abstention import CALIBRATION_FILE, AbstentionPolicy
 from monorag.qa.answer import ExtractiveAnswerer, scoring
@@ -111,12 +111,11 @@ class Engine:
     def _load(self) -> _Snapshot:
         revision = self.store.revision()
         files = self.store.files()
-        folder = lexical_dir(self.settings.store)
-        lexical = LexicalIndex.load(folder, revision)
-        if lexical is None:
-            lexical = LexicalIndex.build(current_chunks(self.store, files))
-            with contextlib.suppress(OSError):  # a read-only data dir costs a rebuild next time
-                lexical.save(folder, revision)
+        dimension = int(self.store.meta().get("dimension") or self.embedder.dimension)
+        cache = load_or_build(
+            self.store, lexical_dir(self.settings.store), revision, dimension, files
+        )
+        lexical = cache.lexical
         drugs = DrugIndex(
             files.values(),
             lexical.vocabulary,
@@ -124,9 +123,11 @@ class Engine:
             lexicon=self.lexicon,
         )
         extractive = ExtractiveAnswerer(
-            self.store, self.embedder, lexical, self.settings.answer, self.policy
+            cache.unit_vectors, self.embedder, lexical, self.settings.answer, self.policy
         )
-        retriever = Retriever(self.store, lexical, files, self.settings.retrieve)
+        retriever = Retriever(
+            self.store, lexical, cache.chunk_vectors, files, self.settings.retrieve
+        )
         return _Snapshot(
             revision=revision,
             files=files,
@@ -409,12 +410,15 @@ class Engine:
         state = self._state
         docs = sorted({k for k, f in state.files.items() if f.title in answer.drugs})
         lookup = state.drugs.find(answer.question)
+        # A refused turn stays about the monographs planning settled on (named, given as
+        # the filter, or carried), not about ones retrieval only guessed.
+        planned = bool(answer.trace is not None and answer.trace.drugs)
         conversation.add(
             Turn(
                 question=answer.question,
                 topic=without_drugs(answer.question, lookup),
                 drugs=list(answer.drugs),
-                docs=docs if not answer.abstained or lookup.matches else [],
+                docs=docs if not answer.abstained or lookup.matches or planned else [],
                 abstained=answer.abstained,
             )
         )

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from monorag.text import UNITS, unit_alternation, units_of
+
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _SPACES = "\u00a0\u2007\u2009\u202f\u2002\u2003\u2004\u2005\u2006\u2008\u200a"
 # One character in, one character out: spans found in the normalised text are spans of the
@@ -43,31 +45,16 @@ _ONE_TO_ONE = str.maketrans(
 # not the list 1,8,15).
 _NUM = r"\d{1,3}(?:[ ,]\d{3})+(?:\.\d+)?(?![\d,])|\d+\.\d+|(?<!\d,)\d+,\d+(?![,\d])|\d+"
 
-# Canonical unit -> True when it is a dose unit (must match exactly).
+# Units and their spellings come from the one table in ``monorag.text``. Dose and measure
+# units must match exactly; time, count and the counted forms (tablets, capsules, doses) may
+# also match a bare number. Other forms stay bare numbers ("2 puffs" as a unit would need
+# the evidence to say puffs, not inhalations), and so does MBq, as before the table was shared.
+_LEFT_BARE = frozenset({"mbq", *units_of("form")} - {"tablet", "capsule", "dose"})
+# The table's "µg" is new here: only spelled-out numbers ("two µg", read before µ -> u) see it.
 _UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "mg": ("mg", "milligrams?", "milligrammes?"),
-    "mcg": ("mcg", "ug", "micrograms?", "microgrammes?"),
-    "ng": ("ng", "nanograms?"),
-    "g": ("g", "grams?", "grammes?"),
-    "kg": ("kg", "kilograms?", "kilogrammes?"),
-    "ml": ("ml", "millilit(?:re|er)s?"),
-    "l": ("l", "lit(?:re|er)s?"),
-    "iu": ("iu", r"international\s+units?", "units?"),
-    "mmol": ("mmol", "millimoles?"),
-    "%": ("%", "percent", r"per\s?cent"),
-    "day": ("days?", "d"),
-    "week": ("weeks?", "wks?"),
-    "month": ("months?",),
-    "year": ("years?", "yrs?"),
-    "h": ("hours?", "hrs?", "h"),
-    "min": ("minutes?", "mins?"),
-    "times": ("times", "x"),
-    "tablet": ("tablets?",),
-    "capsule": ("capsules?",),
-    "cycle": ("cycles?",),
-    "dose": ("doses?",),
+    name: spellings for name, (_, spellings) in UNITS.items() if name not in _LEFT_BARE
 }
-_DOSE_UNITS = frozenset({"mg", "mcg", "ng", "g", "kg", "ml", "l", "iu", "mmol", "%"})
+_DOSE_UNITS = frozenset(units_of("dose", "measure")) - _LEFT_BARE
 _PER_SPELLINGS: dict[str, tuple[str, ...]] = {
     "m2": ("m2", "m\\^2", r"square\s+met(?:re|er)", r"sq\.?\s?m"),
     "kg": ("kg", "kilograms?"),
@@ -95,7 +82,7 @@ def _alternation(spellings: dict[str, tuple[str, ...]]) -> str:
     return "|".join(parts)
 
 
-_BASE_UNIT = _alternation(_UNIT_SPELLINGS)
+_BASE_UNIT = unit_alternation(_UNIT_SPELLINGS)
 _PER_UNIT = _alternation(_PER_SPELLINGS)
 _UNIT = rf"(?:{_BASE_UNIT})(?:\s*(?:/|per)\s*(?:{_PER_UNIT}))?(?![A-Za-z0-9])"
 _LEAD = _alternation(_LEAD_UNITS)

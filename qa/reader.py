@@ -26,6 +26,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from monorag.text import unit_alternation, units_of
+
 _I = re.IGNORECASE
 
 
@@ -106,12 +108,15 @@ _AGE_MONTHS = _range_patterns(r"months?(?:\s+(?:of age|old))?(?!\s+(?:after|befo
 
 # -- targets ----------------------------------------------------------------------------------
 # name -> (how a question asks for it, how a statement carries it).
+# An amount: a number in a dose unit or a dosage form (the units, and spellings such as
+# "millilitres", from the one table in ``monorag.text``), not a concentration per dl or l;
+# or a few of a form in words ("one vial" is left out: it is what a pack holds). No ng, kg or
+# %: a level, a body weight or a share is no amount (the old "%\b" only matched "20 %w").
+_WORD_FORMS = [u for u in units_of("form") if u not in ("vial", "syringe")]
 _AMOUNT = (
-    r"\d\s*(?:mg|mcg|µg|micrograms?|milligrams?|g|grams?|ml|mL|l|iu|international units|"
-    r"units?|mbq|mmol|%|tablets?|capsules?|drops?|puffs?|injections?|pens?|sachets?|"
-    r"inhalations?|vials?|syringes?|doses?)\b(?!\s*/\s*(?:dl|l)\b)"
+    rf"\d\s*(?:{unit_alternation(units_of('dose', 'form'))})\b(?!\s*/\s*(?:dl|l)\b)"
     r"|\b(?:one|two|three|four|five|six|half an?|a half)\s+(?:\w+\s+)?"
-    r"(?:tablets?|capsules?|drops?|puffs?|injections?|pens?|sachets?|inhalations?|doses?)\b"
+    rf"(?:{unit_alternation(_WORD_FORMS)})\b"
 )
 VERDICT = _rx(
     r"\bno (?:dose |dosage )?adjust\w*|\bnot (?:be )?(?:recommended|necessary|required|needed)|"

@@ -21,6 +21,7 @@ import numpy as np
 
 from monorag.index.lexical import LexicalIndex
 from monorag.index.protocol import FileEntry, Index
+from monorag.index.vectors import VectorFile
 from monorag.settings import RetrieveSettings
 from monorag.text import tokenize
 from monorag.types import Chunk, Evidence
@@ -52,11 +53,15 @@ class Retriever:
         self,
         store: Index,
         lexical: LexicalIndex,
+        vectors: VectorFile,
         files: Mapping[str, FileEntry],
         settings: RetrieveSettings,
     ) -> None:
         self.store = store
         self.lexical = lexical
+        self.vectors = vectors
+        """The current chunks' vectors (memory-mapped, the same revision as ``lexical``)."""
+        self._at = {chunk.id: i for i, chunk in enumerate(lexical.chunks)}
         self.files = files
         self.settings = settings
         positions: dict[str, list[int]] = defaultdict(list)
@@ -141,7 +146,9 @@ class Retriever:
             return self._dense_within(vector, self._allowed(docs, exclude_faq_of), n)
         where = _where(docs, exclude_faq_of)
         hits = self.store.query(vector, n, where=where, at_most=len(self.lexical.chunks))
-        return [(c, s) for c, s in hits if self._current(c)]
+        # Only ids come back: chunks of this snapshot's revision are the ones held here.
+        found = [(self.lexical.chunks[self._at[cid]], s) for cid, s in hits if cid in self._at]
+        return [(c, s) for c, s in found if self._current(c)]
 
     def _dense_within(
         self, vector: Sequence[float], allowed: np.ndarray, n: int
@@ -154,7 +161,7 @@ class Retriever:
         so their vectors are fetched and scored exactly instead.
         """
         chunks = [self.lexical.chunks[int(i)] for i in allowed]
-        vectors = self.store.chunk_vectors([c.id for c in chunks])
+        vectors = self.vectors.single([c.id for c in chunks])
         found = [c for c in chunks if c.id in vectors]
         if not found:
             return []

@@ -393,6 +393,13 @@ def test_passage_markdown_highlights_the_quote_across_line_breaks() -> None:
     assert present.highlight_spans("abc", "not there") == []
 
 
+def test_highlight_splits_a_quote_of_lower_case_list_items() -> None:
+    """A quote joins its units with spaces: items that start lower case still light up."""
+    text = "Do not take it if:\n- you are allergic to it.\n- you are pregnant.\nTell your doctor."
+    spans = present.highlight_spans(text, "you are allergic to it. you are pregnant.")
+    assert [text[s:e] for s, e in spans] == ["you are allergic to it.", "you are pregnant."]
+
+
 def test_answer_markdown_badges_known_keys_only() -> None:
     citations = [Citation("S1", "Drug", "Dosage", "drug.md", "2025-01-02")]
     out = present.answer_markdown("Take 4 mg [S1]. Also [S7] *x*\n- one [S1]\n- two", citations)

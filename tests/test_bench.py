@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from monorag.bench.corpus import rename, shuffle_sections, synthesize, touch
 from monorag.bench.questions import make_questions
 from monorag.bench.report import COLUMNS, METRICS, ratio, render_markdown
-from monorag.bench.runner import percentile
+from monorag.bench.runner import BenchConfig, CorpusSpec, percentile, run
 from monorag.ingest.parse import parse_file
+from monorag.settings import Settings
 from monorag.ui.cli import app
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,8 @@ def test_ratio_and_missing_values() -> None:
 def _check_report(text: str, corpus: str) -> None:
     header = "| " + " | ".join(COLUMNS) + " |"
     assert header in text
-    rows = [line for line in text.splitlines() if line.startswith(f"| {corpus} | ")]
+    table = text.split("## Results", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith(f"| {corpus} | ")]
     labels = [row.split(" | ")[1] for row in rows]
     for metric in METRICS:
         assert metric.label in labels
@@ -133,6 +135,17 @@ def test_render_markdown_has_every_metric_row() -> None:
     text = render_markdown(results)
     _check_report(text, "x")
     assert "0.50×" in text
+
+
+@pytest.mark.parametrize(
+    ("corpus", "message"),
+    [("nope", "--corpus 'nope': expected NAME=PATH"), ("x=/no/such", "x: /no/such does not")],
+)
+def test_bench_refuses_a_bad_corpus_before_anything_runs(corpus: str, message: str) -> None:
+    """`monorag bench` (declared in bench/cli.py) checks its corpora first: exit 2."""
+    result = CliRunner().invoke(app, ["bench", "--corpus", corpus])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and message in result.output
 
 
 @pytest.mark.slow
@@ -183,6 +196,32 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert "(c) 3 generated" in text
     for system in ("monorag", "baseline"):
         assert large[system]["chunks"] > 0 and large[system]["ask_p95_ms"] > 0
+    # Issue 15: memory by stage, the reader's cache, the encoder's floor.
+    ours = corpus["monorag"]
+    stages = ours["rss_stages_mb"]
+    assert next(iter(stages)) == "start" and all(v > 0 for v in stages.values())
+    assert stages["model loaded"] > stages["start"]
+    assert ours["reader_cache"]["chunks_in_memory"] == ours["chunks"]
+    assert ours["reader_cache"]["unit_vectors_mapped"] >= ours["chunks"]
+    assert ours["embed_chunks_per_s"] > 0 and ours["floor_ratio"] > 0
+    assert ours["ingest_rss_samples"] and all(r > 0 for _, r in ours["ingest_rss_samples"])
+    assert "## Where the serving process's memory goes" in text
+
+    # A resumed run keeps what was measured: a corpus with saved results is not measured
+    # again; one whose full ingest was saved repeats only the steps after it.
+    config = BenchConfig(
+        corpora=[CorpusSpec("tiny", "tiny", (tiny,))],
+        settings=Settings.from_env({}),
+        work=tmp_path / "work",
+        questions=6,
+        baseline=False,
+        resume=True,
+    )
+    assert run(config)["corpora"][0] == corpus
+    (tmp_path / "work" / "tiny" / "result.json").unlink()
+    again = run(config)["corpora"][0]
+    assert again["monorag"]["ingest_s"] == ours["ingest_s"], "full ingest not repeated"
+    assert again["monorag"]["ask_p95_ms"] > 0 and "baseline" not in again
 
 
 def test_a_new_run_keeps_the_hand_written_sections(

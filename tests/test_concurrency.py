@@ -373,10 +373,12 @@ def test_reader_process_never_sees_a_half_replaced_monograph(
     print(f"\n[{cache} cache] {summary}")
 
 
-def test_an_engine_that_has_not_noticed_a_reingest_answers_from_the_new_version(
+def test_an_engine_that_has_not_noticed_a_reingest_answers_wholly_from_the_old_version(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Passages found in the old revision are gone: the engine reloads instead of abstaining."""
+    """Within its refresh interval an engine answers from the revision it loaded, whole:
+    its snapshot maps that revision's reader cache, which a re-ingest replaces but cannot
+    change under it (issue 15). The next refresh answers from the new version."""
     from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
@@ -391,8 +393,16 @@ def test_an_engine_that_has_not_noticed_a_reingest_answers_from_the_new_version(
 
     monograph.write_text(version_text("B"), encoding="utf-8")
     assert ingest([corpus], settings, embedder).ok
+    real_refresh = engine.refresh
     # As if the question arrived within the engine's refresh interval: no reload up front.
     monkeypatch.setattr(engine, "refresh", lambda **_: False)
+    old = engine.ask(question)
+    assert not old.abstained, old.note
+    assert "4 mg" in old.text and "6 mg" not in old.text
+    assert {c.last_modified for c in old.citations} == {VERSIONS["A"][1]}
+
+    monkeypatch.setattr(engine, "refresh", real_refresh)
+    assert engine.refresh(every=0.0)
     answer = engine.ask(question)
     assert not answer.abstained, answer.note
     assert "6 mg" in answer.text and "4 mg" not in answer.text

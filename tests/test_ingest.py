@@ -13,8 +13,9 @@ import pytest
 import monorag.ingest.pipeline as pipeline
 from monorag.embed import Embedder
 from monorag.errors import EmbeddingModelMismatchError
-from monorag.index.lexical import LexicalIndex
-from monorag.index.store import Store, current_chunks, lexical_dir, unit_id
+from monorag.index import cache
+from monorag.index.store import Store, current_chunks, lexical_dir
+from monorag.index.vectors import UNITS_FIELD, decode_units
 from monorag.ingest.chunk import chunk_monograph
 from monorag.ingest.parse import parse_file
 from monorag.ingest.pipeline import IngestReport, Progress, ingest
@@ -62,7 +63,11 @@ def renamed(embedder: Embedder, name: str) -> Embedder:
 def store_records(settings: Settings) -> list[tuple[str, dict]]:
     store = Store.open(settings.store)
     got = store.chunks.get(include=["metadatas"])
-    return list(zip(got["ids"], got["metadatas"], strict=True))
+    # A record's metadata is the chunk's, plus its unit vectors (checked by assert_consistent).
+    return [
+        (id_, {k: v for k, v in meta.items() if k != UNITS_FIELD})
+        for id_, meta in zip(got["ids"], got["metadatas"], strict=True)
+    ]
 
 
 def add_copy(folder: Path, name: str, title: str) -> Path:
@@ -90,12 +95,17 @@ def assert_consistent(settings: Settings, files: list[Path]) -> None:
     assert store.pending() == []
     current = current_chunks(store)
     assert len(current) == len(records)
-    # Unit vectors: exactly one record per sentence or list item of each current chunk.
-    units = store.units.get(include=["metadatas"])
-    expected = {unit_id(c.id, j): c for c in current for j in range(len(unit_spans(c.text)))}
-    assert sorted(units["ids"]) == sorted(expected)
-    for id_, meta in zip(units["ids"], units["metadatas"], strict=True):
-        assert meta == {"doc": expected[id_].doc, "rev": expected[id_].rev}
+    # Unit vectors: one row per sentence or list item of each current chunk, in the chunk's
+    # own record, and the same rows in the reader's cache of this revision.
+    by_id = {c.id: c for c in current}
+    got = store.chunks.get(ids=list(by_id), include=["metadatas"])
+    saved = cache.load(lexical_dir(settings.store), store.revision())
+    assert saved is not None, "ingest leaves the reader's cache of the revision it made"
+    assert sorted(c.id for c in saved.lexical.chunks) == sorted(by_id)
+    for id_, meta in zip(got["ids"], got["metadatas"], strict=True):
+        rows = decode_units(meta[UNITS_FIELD])
+        assert rows.shape == (len(unit_spans(by_id[id_].text)), 384)
+        assert np.allclose(saved.unit_vectors.rows(id_), rows, atol=1e-3)
 
 
 def test_first_ingest(settings: Settings, corpus_dir: Path, embedder: Embedder) -> None:
@@ -122,7 +132,9 @@ def test_first_ingest(settings: Settings, corpus_dir: Path, embedder: Embedder) 
     assert sorted(by_id) == sorted(c.id for c in expected)
     for c in expected:
         meta, doc, vector = by_id[c.id]
+        units = decode_units(meta.pop(UNITS_FIELD))
         assert meta == c.metadata() and doc == c.text
+        assert units.shape == (len(unit_spans(c.text)), 384)
         assert len(vector) == 384 and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
     probe = expected[len(expected) // 2]
     assert float(np.dot(by_id[probe.id][2], embedder.embed_one(probe.embed_text))) > 0.99
@@ -131,11 +143,11 @@ def test_first_ingest(settings: Settings, corpus_dir: Path, embedder: Embedder) 
     stages = [e.stage for e in events]
     assert stages[0] == "scan" and "embed" in stages and stages[-1] == "index"
     embeds = [e for e in events if e.stage == "embed"]
-    assert embeds[-1].done == embeds[-1].total == len(expected)
+    assert embeds[-1].done == embeds[-1].total == 1, "embedding counts files"
+    assert embeds[-1].detail == f"{len(expected):,} chunks"
     assert [e.done for e in embeds] == sorted(e.done for e in embeds)
 
-    lexical = LexicalIndex.load(lexical_dir(settings.store), store.revision())
-    assert lexical is not None
+    lexical = cache.load(lexical_dir(settings.store), store.revision()).lexical
     assert sorted(c.id for c in lexical.chunks) == sorted(c.id for c in expected)
 
 
@@ -189,8 +201,8 @@ def test_changed_file_replaces_its_chunks(
     assert any(m["section"] == "Storage" for _, m in records)
     assert store.revision() != old_rev
     assert_consistent(settings, [file])
-    lexical = LexicalIndex.load(lexical_dir(settings.store), store.revision())
-    assert lexical is not None and {c.id for c in lexical.chunks} == {i for i, _ in records}
+    lexical = cache.load(lexical_dir(settings.store), store.revision()).lexical
+    assert {c.id for c in lexical.chunks} == {i for i, _ in records}
 
 
 def test_removed_file_leaves_no_trace(
@@ -213,8 +225,8 @@ def test_removed_file_leaves_no_trace(
     assert not any(m["drug"] == "Testamide" for _, m in store_records(settings))
     assert_consistent(settings, [seed])
     store = Store.open(settings.store)
-    lexical = LexicalIndex.load(lexical_dir(settings.store), store.revision())
-    assert lexical is not None and {c.drug for c in lexical.chunks} == {"Pomalidomide"}
+    lexical = cache.load(lexical_dir(settings.store), store.revision()).lexical
+    assert {c.drug for c in lexical.chunks} == {"Pomalidomide"}
 
 
 def test_ingesting_one_file_keeps_the_others(

@@ -29,8 +29,9 @@ from pathlib import Path
 import pytest
 
 from monorag.embed import Embedder
-from monorag.index.lexical import LexicalIndex
+from monorag.index import cache
 from monorag.index.store import Store, current_chunks, lexical_dir
+from monorag.index.vectors import UNITS_FIELD, decode_units
 from monorag.ingest.pipeline import ingest
 from monorag.settings import Settings
 from monorag.text import unit_spans
@@ -77,8 +78,7 @@ def kind(collection, method, kwargs):
             pending = json.loads((kwargs.get("metadatas") or [{}])[0].get("pending", "[]"))
             return "pending" if pending else "meta"
         return "switch"
-    base = "units" if name.endswith("-units") else "chunks"
-    return base if method in ("add", "upsert") else f"{base}-delete"
+    return "chunks" if method in ("add", "upsert") else "chunks-delete"
 
 
 def wrap(method):
@@ -245,10 +245,15 @@ class Snapshot:
 
 def snapshot(settings: Settings) -> Snapshot:
     store = Store.open(settings.store)
-    got = store.units.get(include=["metadatas"])
-    # A unit's id is its chunk's id and its index ("<chunk id>-007").
+    got = store.chunks.get(include=["metadatas"])
+    # A chunk's unit vectors travel in its own record: written and deleted with it.
     units = [
-        {**meta, "chunk": id_.rsplit("-", 1)[0]}
+        {
+            "doc": meta["doc"],
+            "rev": meta["rev"],
+            "chunk": id_,
+            "rows": len(decode_units(meta[UNITS_FIELD])),
+        }
         for id_, meta in zip(got["ids"], got["metadatas"], strict=True)
     ]
     return Snapshot(store.files(), store.pending(), list(store.iter_chunks()), units)
@@ -293,13 +298,15 @@ def assert_settled(settings: Settings, corpus: Path) -> None:
     current_ids = {c.id for c in snap.chunks}
     for u in snap.units:
         assert u["chunk"] in current_ids and u["rev"] == snap.files[u["doc"]].rev
-    units_per_chunk = Counter(u["chunk"] for u in snap.units)
-    assert units_per_chunk == Counter({c.id: len(unit_spans(c.text)) for c in snap.chunks})
+    units_per_chunk = {u["chunk"]: u["rows"] for u in snap.units}
+    assert units_per_chunk == {c.id: len(unit_spans(c.text)) for c in snap.chunks}
     store = Store.open(settings.store)
     assert len(snap.chunks) == store.count() == len(current_chunks(store))
-    lexical = LexicalIndex.load(lexical_dir(settings.store), store.revision())
-    assert lexical is not None, "the BM25 cache matches the store's revision"
-    assert {c.id for c in lexical.chunks} == current_ids
+    saved = cache.load(lexical_dir(settings.store), store.revision())
+    assert saved is not None, "the reader's cache matches the store's revision"
+    assert {c.id for c in saved.lexical.chunks} == current_ids
+    for c in snap.chunks:
+        assert len(saved.unit_vectors.rows(c.id)) == units_per_chunk[c.id]
 
 
 def settings_for(store: Path) -> Settings:
@@ -334,7 +341,7 @@ def updated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 FIRST_INGEST = [
     # (event, nth, what the kill interrupts)
     ("encode", 1, "embedding, before any file was committed"),
-    ("chunks", 5, "file 5 marked pending and its chunks written; units, manifest not"),
+    ("chunks", 5, "file 5 marked pending and its chunks (with their units) written; manifest not"),
     ("switch", 5, "file 5's manifest entry written, pending not yet cleared"),
     ("lexical", 1, "every file committed, BM25 cache not rebuilt"),
 ]
@@ -365,7 +372,7 @@ def test_kill_during_first_ingest(
 
 
 GROUPED = [
-    ("chunks", 1, 0, "every file pending, chunks written; units and manifest not"),
+    ("chunks", 1, 0, "every file pending, chunks (with their units) written; manifest not"),
     ("switch", 1, FILES, "every file switched in one manifest write, pending not cleared"),
 ]
 
@@ -399,7 +406,7 @@ def test_kill_during_a_group_commit(
 UPDATE = [
     ("unlist", 1, "removed file gone from the manifest, its chunks not yet deleted"),
     ("switch", 2, "changed file 2 switched to its new revision, old chunks still there"),
-    ("units-delete", 3, "changed file 2's old units deleted, its old chunks not"),
+    ("lexical", 1, "every change committed, the reader's cache not rebuilt"),
 ]
 
 
@@ -424,6 +431,10 @@ def test_kill_during_update(
     if event == "unlist":
         assert snap.pending == [removed]
         assert any(c.doc == removed for c in snap.chunks), "chunks not yet deleted"
+    elif event == "lexical":
+        assert snap.pending == []
+        revision = Store.open(settings.store).revision()
+        assert cache.load(lexical_dir(settings.store), revision) is None, "cache is stale"
     else:
         changed = key(corpus, 1)
         assert snap.pending == [changed]

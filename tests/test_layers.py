@@ -1,7 +1,8 @@
 """The layers read from the folder list: no import runs from a lower layer to a higher one.
 
-foundation (``monorag/``: types, settings, errors, embed, text) < ``index/`` < ``ingest/`` and
-``qa/`` (siblings: neither imports the other) < ``eval/`` < ``bench/`` < ``ui/`` (CLI, app).
+foundation (``monorag/``: types, settings, errors, embed, text, cli_support) < ``index/`` <
+``ingest/`` and ``qa/`` (siblings: neither imports the other) < ``eval/`` < ``bench/`` <
+``ui/`` (CLI, app).
 """
 
 from __future__ import annotations
@@ -114,3 +115,29 @@ def test_every_layer_folder_is_a_mapped_package() -> None:
     mapping = config["tool"]["setuptools"]["package-dir"]
     assert {v: k for k, v in mapping.items()} == FOLDERS
     assert all(p.split(".")[0] == "monorag" for p in config["tool"]["setuptools"]["packages"])
+
+
+def test_eval_and_bench_declare_their_own_commands() -> None:
+    """``ui/cli.py`` only registers ``eval`` and ``bench``: eval/ and bench/ declare them."""
+    from monorag.ui import cli
+
+    where = {
+        c.name or c.callback.__name__: c.callback.__module__ for c in cli.app.registered_commands
+    }
+    assert where.pop("eval") == "monorag.eval.cli"
+    assert where.pop("bench") == "monorag.bench.cli"
+    assert set(where.values()) == {"monorag.ui.cli"}, where
+    # Nor does its source declare them (``@app.command("eval")`` or a function named so).
+    tree = ast.parse((PROJECT / "ui" / "cli.py").read_text(encoding="utf-8"))
+    declared = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for d in node.decorator_list:
+            call = d if isinstance(d, ast.Call) else None
+            if ast.unparse(call.func if call else d) != "app.command":
+                continue
+            named = call and call.args and isinstance(call.args[0], ast.Constant)
+            declared.append(call.args[0].value if named else node.name)
+    assert "ingest" in declared and "ask" in declared, declared
+    assert not {"eval", "bench"} & set(declared), declared

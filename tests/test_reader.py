@@ -185,3 +185,14 @@ def test_reader_words_name_no_drug() -> None:
     source = Path(reader.__file__).read_text(encoding="utf-8").lower()
     for drug in ("pomalidomide", "dexamethasone", "warfarin", "amoxicillin", "alogliptin"):
         assert drug not in source
+
+
+def test_amounts_are_read_with_the_shared_unit_table() -> None:
+    """An amount is a number in a dose unit or form of ``monorag.text.UNITS``, any spelling."""
+    from monorag.qa.reader import TARGETS
+
+    carries = TARGETS["amount"][1].search
+    for text in ("Inject 5 millilitres.", "Take 250 µg.", "Give 2 puffs.", "Take two tablets."):
+        assert carries(text), text
+    for text in ("Patients over 50 kg.", "Levels above 5 ng/ml.", "Within 3 days.", "In 5%."):
+        assert not carries(text), text

@@ -8,32 +8,37 @@ arguments, files, settings and store before it loads the embedding model: a mist
 a fraction of a second, not the model's start-up.
 
 Help is plain text (no rich panels): it pipes and greps cleanly, and shows every default.
+The ``eval`` and ``bench`` commands are declared by their own layers (``eval/cli.py``,
+``bench/cli.py``, each with a ``register(app)``); the plumbing every command shares (the
+consoles, ``STATE``, ``handled``, the shared options) is in ``monorag/cli_support.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from monorag.errors import EmptyQuestionError, MonoragError
-from monorag.settings import (
-    DEFAULT_CORPUS,
-    PROJECT_DIR,
-    Settings,
-    default_store,
-    in_checkout,
-    user_data_dir,
+import monorag.bench.cli
+import monorag.eval.cli
+from monorag.cli_support import (
+    STATE,
+    LLMModelOption,
+    LLMURLOption,
+    err,
+    handled,
+    out,
+    print_json,
+    progress_bar,
+    settings_overrides,
 )
+from monorag.errors import EmptyQuestionError, MonoragError
+from monorag.settings import DEFAULT_CORPUS, Settings, default_store, in_checkout
 from monorag.ui.present import format_date, plural
 
 app = typer.Typer(
@@ -44,18 +49,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class State:
-    """What the global options decided, handed to every command."""
-
-    settings: Settings
-    debug: bool = False
-
-
-STATE = State()
 
 
 @app.callback()
@@ -93,62 +86,6 @@ def main_options(
             os.environ,
             **{"store.path": db, "store.chroma_url": chroma_url, "store.collection": collection},
         )
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn a ``MonoragError`` into one line on stderr and exit code 2."""
-    try:
-        yield
-    except MonoragError as exc:
-        if STATE.debug:
-            raise
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
-
-
-def print_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[..., None]]:
-    """A rich progress bar on stderr fed by ``ingest.pipeline.Progress`` events."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    if not enabled:
-        yield lambda _event: None
-        return
-    bar = Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
-    tasks: dict[str, Any] = {}
-    labels = {"scan": "scanning", "embed": "embedding", "index": "indexing"}
-
-    def update(event: Any) -> None:
-        if event.stage not in tasks:
-            tasks[event.stage] = bar.add_task(
-                labels.get(event.stage, event.stage), total=event.total
-            )
-        bar.update(tasks[event.stage], completed=event.done, total=max(event.total, 1))
-
-    with bar:
-        yield update
 
 
 def default_corpus_paths() -> list[Path]:
@@ -199,17 +136,6 @@ def ingest_summary(report: Any) -> str:
         f"the index holds {plural(report.monographs_total, 'monograph')} in "
         f"{plural(report.chunks_total, 'chunk')} ({report.seconds:.1f} s)"
     )
-
-
-# Options several commands share, declared once.
-LLMModelOption = Annotated[
-    str | None,
-    typer.Option("--llm-model", envvar="MONORAG_LLM_MODEL", help="Model name at the backend."),
-]
-LLMURLOption = Annotated[
-    str | None,
-    typer.Option("--llm-url", envvar="MONORAG_LLM_BASE_URL", help="LLM server base URL."),
-]
 
 
 @app.command()
@@ -298,126 +224,8 @@ def status_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-BENCH_EMA = PROJECT_DIR.parent / "shared" / "corpora" / "ema-leaflets"
-
-
-@app.command(short_help="Benchmark speed, memory and disk against the LangChain baseline.")
-def bench(
-    large: Annotated[
-        bool, typer.Option("--large", help="Also a generated corpus of --large-size monographs.")
-    ] = False,
-    ema: Annotated[
-        Path,
-        typer.Option(
-            "--ema",
-            help="Folder of the EMA leaflets (corpus b) [default: ../shared/corpora/ema-leaflets].",
-            show_default=False,
-        ),
-    ] = BENCH_EMA,
-    bundled: Annotated[
-        Path,
-        typer.Option(
-            "--bundled", help="The bundled corpus (a) [default: corpus/].", show_default=False
-        ),
-    ] = DEFAULT_CORPUS,
-    large_size: Annotated[
-        int, typer.Option("--large-size", min=2, help="Monographs in the generated corpus.")
-    ] = 10_000,
-    large_baseline: Annotated[
-        bool,
-        typer.Option(
-            "--large-baseline/--no-large-baseline",
-            help="Measure the baseline on the generated corpus too (hours at 10,000).",
-        ),
-    ] = True,
-    corpus: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--corpus",
-            help="NAME=PATH: benchmark this folder instead of the default corpora (repeatable).",
-        ),
-    ] = None,
-    questions: Annotated[int, typer.Option("--questions", min=1, help="Questions asked.")] = 120,
-    baseline: Annotated[
-        bool, typer.Option("--baseline/--no-baseline", help="Measure the LangChain baseline too.")
-    ] = True,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", help="Markdown report [default: docs/benchmarks.md].", show_default=False
-        ),
-    ] = PROJECT_DIR / "docs" / "benchmarks.md",
-    plot: Annotated[
-        Path,
-        typer.Option(
-            "--plot",
-            help="Latency plot (PNG) [default: docs/benchmarks-latency.png].",
-            show_default=False,
-        ),
-    ] = PROJECT_DIR / "docs" / "benchmarks-latency.png",
-    work: Annotated[
-        Path | None,
-        typer.Option(
-            "--work",
-            help="Keep corpora and stores in this folder "
-            "[default: a temporary folder, removed afterwards].",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw results as JSON.")] = False,
-) -> None:
-    """Benchmark ingest, question latency, memory and disk against the LangChain baseline."""
-    import time
-
-    from monorag.bench.report import write
-    from monorag.bench.runner import BenchConfig, CorpusSpec, run
-
-    start = time.monotonic()
-
-    def log(message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - start:7.1f}s[/] {escape(message)}", markup=True)
-
-    with handled():
-        if corpus:
-            specs = [_corpus_option(value) for value in corpus]
-        else:
-            specs = [
-                CorpusSpec("bundled", "(a) bundled corpus", (bundled,)),
-                CorpusSpec("ema", "(b) EMA leaflets + bundled", (ema, bundled)),
-            ]
-        if large:
-            sources = (ema, bundled) if not corpus else tuple(p for s in specs for p in s.sources)
-            label = f"(c) {large_size:,} generated"
-            specs.append(
-                CorpusSpec("large", label, sources, size=large_size, baseline=large_baseline)
-            )
-        for spec in specs:
-            for source in spec.sources:
-                if not source.exists():
-                    raise MonoragError(f"benchmark corpus {spec.name}: {source} does not exist")
-        config = BenchConfig(
-            corpora=specs,
-            settings=STATE.settings,
-            work=work,
-            questions=questions,
-            baseline=baseline,
-            log=log,
-        )
-        results = run(config)
-        write(results, out, plot)
-        out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    log(f"wrote {out}, {plot} and {out.with_suffix('.json')}")
-    if as_json:
-        print_json(results)
-
-
-def _corpus_option(value: str) -> Any:
-    from monorag.bench.runner import CorpusSpec
-
-    name, sep, path = value.partition("=")
-    if not sep or not name or not path:
-        raise MonoragError(f"--corpus {value!r}: expected NAME=PATH")
-    return CorpusSpec(name, name, (Path(path),))
+# `bench` is declared by its own layer (bench/cli.py), listed here after `status` as before.
+monorag.bench.cli.register(app)
 
 
 @app.command()
@@ -894,151 +702,8 @@ def streamlit_command(
     return command, env
 
 
-@app.command("eval", short_help="Evaluate answers to the FAQ questions against the baseline.")
-def evaluate(
-    mode: Annotated[
-        str, typer.Option("--mode", help="open, held-out or both (held-out is the honest figure).")
-    ] = "both",
-    llm: Annotated[
-        str | None,
-        typer.Option(
-            "--llm",
-            help="Answer with this LLM backend, as `ask --llm` does (e.g. local, openai) "
-            "[default: MONORAG_LLM, else extractive].",
-        ),
-    ] = None,
-    llm_model: LLMModelOption = None,
-    llm_url: LLMURLOption = None,
-    judge: Annotated[
-        str | None,
-        typer.Option(
-            "--judge",
-            help="Also grade answers with an LLM judge of this backend (e.g. openai; it "
-            "uses --llm-model and --llm-url).",
-        ),
-    ] = None,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report",
-            help="Report folder (also holds the eval's own store) "
-            f"[default: {user_data_dir() / 'eval'}].",
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    corpus: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--corpus",
-            help="Monograph folder or file (repeatable) [default: corpus/ of a checkout].",
-        ),
-    ] = None,
-    eval_set: Annotated[
-        Path | None,
-        typer.Option("--eval-set", help="Eval set file [default: eval/data/faq-eval.yaml]."),
-    ] = None,
-    build_set: Annotated[
-        bool, typer.Option("--build-set", help="(Re)build the eval set from the corpus and stop.")
-    ] = False,
-    baseline: Annotated[
-        bool, typer.Option("--baseline/--no-baseline", help="Run the LangChain baseline too.")
-    ] = True,
-    record_thresholds: Annotated[
-        bool,
-        typer.Option(
-            "--record-thresholds", help="Write eval/data/thresholds.json from this held-out run."
-        ),
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    question_set: Annotated[
-        str,
-        typer.Option(
-            "--set",
-            help="faq (the monographs' own FAQ questions) or clinical (the clinical question "
-            "set with its sealed test split, eval/data/clinical).",
-        ),
-    ] = "faq",
-    split: Annotated[
-        str, typer.Option("--split", help="Clinical set: dev, test (sealed) or all.")
-    ] = "dev",
-    leaflets: Annotated[
-        Path | None,
-        typer.Option(
-            "--leaflets", help="Clinical set: the EMA leaflet folder [default: ../shared/...]."
-        ),
-    ] = None,
-) -> None:
-    """Evaluate answers against the LangChain baseline: the FAQ set or the clinical set.
-
-    The corpus is ingested into a store of its own under the report folder (the global
-    --db is not touched), so the figures always describe exactly that corpus.
-    """
-    from monorag.eval.cli import EvalOptions, run_clinical_command, run_eval_command
-
-    with handled():
-        settings = Settings.from_env(
-            {},
-            **{
-                **settings_overrides(STATE.settings),
-                "llm.backend": llm or STATE.settings.llm.backend,
-                "llm.model": llm_model or STATE.settings.llm.model,
-                "llm.base_url": llm_url or STATE.settings.llm.base_url,
-            },
-        )
-        if settings.llm.enabled:
-            from monorag.qa.llm import get_llm
-
-            get_llm(settings.llm.backend, settings.llm)  # a broken backend fails in a second
-        if question_set.strip().lower() == "clinical":
-            run_clinical_command(
-                settings,
-                report or user_data_dir() / "eval",
-                split=split,
-                baseline=baseline,
-                leaflets=leaflets,
-                as_json=as_json,
-                progress=not quiet and not as_json,
-                out=out,
-                err=err,
-                record_thresholds=record_thresholds,
-            )
-            return
-        if question_set.strip().lower() != "faq":
-            raise MonoragError(f"--set {question_set!r}: use faq or clinical")
-        run_eval_command(
-            EvalOptions(
-                mode=mode,
-                judge=judge,
-                report=report or user_data_dir() / "eval",
-                as_json=as_json,
-                corpus=corpus or eval_corpus(),
-                eval_set=eval_set,
-                build_set=build_set,
-                baseline=baseline,
-                record_thresholds=record_thresholds,
-                progress=not quiet and not as_json,
-            ),
-            settings,
-            out,
-            err,
-        )
-
-
-def eval_corpus() -> list[Path]:
-    """The corpus evaluated by default: ``corpus/`` of a checkout (a wheel ships none)."""
-    if in_checkout():
-        return [DEFAULT_CORPUS]
-    raise MonoragError("name the corpus to evaluate with --corpus FOLDER")
-
-
-def settings_overrides(settings: Settings) -> dict[str, Any]:
-    """Every field of ``settings`` as dotted overrides (to rebuild it with changes)."""
-    data = settings.model_dump()
-    return {
-        f"{section}.{key}": value
-        for section, fields in data.items()
-        for key, value in fields.items()
-    }
+# `eval` is declared by its own layer (eval/cli.py), listed last as before.
+monorag.eval.cli.register(app)
 
 
 def print_answer(answer: Any) -> None:

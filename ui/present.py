@@ -33,6 +33,7 @@ WORD_JOINER = "\u2060"
 
 _CITATION_RUN = re.compile(r"\[(S\d+)\]")
 _LIST_ITEM = re.compile(r"^(?:[-*•+·])\s+")
+# Splits at every stop, unlike text.passage_sentences: quoted list items may start lower-case.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 HIGHLIGHT = "orange-background"
