@@ -23,6 +23,7 @@ from pathlib import Path
 from monorag.index.lexical import LexicalIndex
 from monorag.index.protocol import FileEntry, Index
 from monorag.index.vectors import VectorFile, VectorWriter
+from monorag.types import Chunk
 
 FORMAT = "4"
 """Version of the cache's layout (and of the tokenizer); part of its stamp. 4 added the
@@ -54,12 +55,20 @@ def is_saved(folder: Path, revision: str) -> bool:
         return False
 
 
-def load(folder: Path, revision: str) -> ReadCache | None:
-    """The cache saved for ``revision``, or None if absent, stale, damaged or replaced."""
+def load(folder: Path, revision: str | None) -> ReadCache | None:
+    """The cache saved for ``revision``, or None if absent, stale, damaged or replaced.
+
+    ``revision=None`` takes the cache of whatever revision is there (in this format): what
+    ``build`` reuses the unchanged files' rows from.
+    """
     try:
         inode = folder.stat().st_ino
-        if not is_saved(folder, revision):
+        found = (folder / "REVISION").read_text(encoding="utf-8")
+        if revision is None and not found.startswith(f"{FORMAT}:"):
             return None
+        if revision is not None and found != stamp(revision):
+            return None
+        revision = found.split(":", 1)[1]
         lexical = LexicalIndex.read(folder)
         chunks = VectorFile.open(folder, _CHUNKS)
         units = VectorFile.open(folder, _UNITS)
@@ -78,14 +87,20 @@ def build(
     revision: str,
     dimension: int,
     files: dict[str, FileEntry] | None = None,
+    previous: ReadCache | None = None,
 ) -> ReadCache:
     """Build the cache of ``revision`` from ``index``'s current chunks and save it.
 
-    Vectors stream from the index to files as they are read; only the chunks themselves
-    (for BM25) are held. Saving is best effort: a read-only data folder costs a rebuild
-    next time, not an error.
+    Files whose current revision ``previous`` (an older cache) already holds are copied
+    from it; only the others are read from the index, so re-ingesting a few files of a
+    large corpus reads a few files' records. Vectors stream to files as they are read;
+    only the chunks themselves (for BM25) are held. Saving is best effort: a read-only
+    data folder costs a rebuild next time, not an error.
     """
     files = index.files() if files is None else files
+    reused = _reusable(previous, files) if previous is not None else []
+    reused_docs = {c.doc for c in reused}
+    missing = sorted(doc for doc in files if doc not in reused_docs)
     _remove_stale_temporaries(folder)
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
@@ -96,7 +111,14 @@ def build(
         chunk_out = VectorWriter(tmp, _CHUNKS, dimension, "float32")
         unit_out = VectorWriter(tmp, _UNITS, dimension, "float16")
         chunks = []
-        for chunk, vector, units in index.iter_chunk_vectors():
+        for chunk in reused:
+            assert previous is not None
+            chunks.append(chunk)
+            chunk_out.add(chunk.id, previous.chunk_vectors.rows(chunk.id))
+            unit_out.add(chunk.id, previous.unit_vectors.rows(chunk.id))
+        where = None if not reused else {"doc": {"$in": missing}}
+        records = index.iter_chunk_vectors(where) if missing else iter(())
+        for chunk, vector, units in records:
             entry = files.get(chunk.doc)
             if entry is None or entry.rev != chunk.rev:
                 continue  # another revision's record (a replacement in flight): not ours
@@ -124,9 +146,32 @@ def load_or_build(
     revision: str,
     dimension: int,
     files: dict[str, FileEntry] | None = None,
+    previous: ReadCache | None = None,
 ) -> ReadCache:
-    """The saved cache of ``revision``, rebuilt from ``index`` when missing or stale."""
-    return load(folder, revision) or build(index, folder, revision, dimension, files)
+    """The saved cache of ``revision``, rebuilt from ``index`` when missing or stale (from
+    ``previous`` too, or from whatever older cache the folder holds)."""
+    found = load(folder, revision)
+    if found is not None:
+        return found
+    if previous is None:
+        previous = load(folder, None)
+    return build(index, folder, revision, dimension, files, previous)
+
+
+def _reusable(previous: ReadCache, files: dict[str, FileEntry]) -> list[Chunk]:
+    """The chunks of ``previous`` whose file is current at that same revision, whole."""
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in previous.lexical.chunks:
+        entry = files.get(chunk.doc)
+        if entry is not None and entry.rev == chunk.rev:
+            by_doc.setdefault(chunk.doc, []).append(chunk)
+    return [
+        c
+        for doc, chunks in by_doc.items()
+        if len(chunks) == files[doc].chunks
+        and all(c.id in previous.chunk_vectors and c.id in previous.unit_vectors for c in chunks)
+        for c in chunks
+    ]
 
 
 def _publish(tmp: Path, folder: Path) -> None:

@@ -192,12 +192,15 @@ class MemoryIndex(IndexRecord):
                 if n and cid in self._units and len(self._units[cid]) >= n
             }
 
-    def iter_chunk_vectors(self) -> Iterator[tuple[Chunk, Any, Any]]:
-        """Every chunk with its vector and its unit vectors, in the order written."""
+    def iter_chunk_vectors(
+        self, where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[Chunk, Any, Any]]:
+        """Every chunk (optionally filtered) with its vector and units, in the order written."""
         with self._lock:
             rows = [
                 (c, self._vectors[c.id].copy(), self._units.get(c.id, np.zeros((0, 0))).copy())
                 for c in self._chunks.values()
+                if matches(c.metadata(), where)
             ]
         yield from rows
 

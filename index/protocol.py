@@ -130,6 +130,8 @@ class Index(Protocol):
         """Every chunk (optionally filtered by metadata)."""
         ...
 
-    def iter_chunk_vectors(self) -> Iterator[tuple[Chunk, Any, Any]]:
-        """Every chunk (any revision) with its vector and its unit vectors."""
+    def iter_chunk_vectors(
+        self, where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[Chunk, Any, Any]]:
+        """Every chunk (any revision; optionally filtered) with its vector and unit vectors."""
         ...

@@ -340,12 +340,17 @@ class Store(IndexRecord):
                 out[id_] = np.asarray(rows[:n], dtype=np.float32)
         return out
 
-    def iter_chunk_vectors(self) -> Iterator[tuple[Chunk, Any, Any]]:
-        """Every chunk with its vector and its unit vectors (float16), paged."""
+    def iter_chunk_vectors(
+        self, where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[Chunk, Any, Any]]:
+        """Every chunk (optionally filtered) with its vector and unit vectors (float16), paged."""
         import numpy as np
 
         for ids, docs, metas, vectors in self._pages(
-            self.chunks, include=["documents", "metadatas", "embeddings"], page=_VECTOR_PAGE
+            self.chunks,
+            include=["documents", "metadatas", "embeddings"],
+            where=where,
+            page=_VECTOR_PAGE,
         ):
             for id_, doc, meta, vector in zip(ids, docs, metas, vectors, strict=True):
                 meta = dict(meta or {})

@@ -21,6 +21,7 @@ from monorag.errors import MonoragError, ParseError
 from monorag.index import Index, open_index
 from monorag.index.cache import build as build_cache
 from monorag.index.cache import is_saved
+from monorag.index.cache import load as load_cache
 from monorag.index.store import FileEntry, lexical_dir, now
 from monorag.ingest.chunk import chunk_monograph
 from monorag.ingest.parse import is_monograph_file, parse_file
@@ -253,14 +254,15 @@ def ingest(
     files = store.files()
     report.monographs_total = len(files)
     folder = lexical_dir(settings.store)
-    if (
-        report.indexed
-        or report.removed
-        or report.repaired
-        or not is_saved(folder, store.revision())
-    ):
+    revision = store.revision()
+    if report.indexed or report.removed or report.repaired or not is_saved(folder, revision):
         say(Progress("index", 0, 1, "lexical index and vectors"))
-        cache = build_cache(store, folder, store.revision(), embedder.dimension, files)
+        # The cache the folder holds (the previous revision's) gives the unchanged files'
+        # rows: only the files this ingest wrote are read back from the store. The
+        # dimension is the index's own, so an up-to-date index never loads the model.
+        previous = load_cache(folder, None)
+        dimension = int(store.meta().get("dimension") or embedder.dimension)
+        cache = build_cache(store, folder, revision, dimension, files, previous)
         say(Progress("index", 1, 1, "lexical index and vectors"))
         report.chunks_total = len(cache.lexical.chunks)
     else:

@@ -12,6 +12,10 @@ bicarbonates, which clinicians name as lab values); an ordinary English word (a 
 of the embedding model's vocabulary, such as "caps", a reagent's synonym) counts only when
 it is itself such a drug's name (lithium). Nothing here looks at word
 endings or at the corpus, so a verdict does not change as the corpus grows.
+
+The dictionary knows some clinical abbreviations of drug names ("hctz", "5-fu", "apap",
+"6-mp", "ara-c") but not others clinicians type as often ("mtx", "asa"): those are in
+``ABBREVIATIONS`` below, a small table of general clinical shorthand.
 """
 
 from __future__ import annotations
@@ -30,6 +34,43 @@ from monorag.errors import MonoragError
 PACKAGE = "drug-named-entity-recognition"
 _MODULE = "drug_named_entity_recognition"
 _DATA = "drug_ner_dictionary.pkl.bz2"
+
+ABBREVIATIONS: dict[str, str] = {
+    "mtx": "methotrexate",
+    "asa": "aspirin",
+    "azt": "zidovudine",
+    "ptu": "propylthiouracil",
+    "inh": "isoniazid",
+    "nac": "acetylcysteine",
+    "mmf": "mycophenolate mofetil",
+    "ntg": "nitroglycerin",
+    "gtn": "nitroglycerin",
+    "hcq": "hydroxychloroquine",
+    "txa": "tranexamic acid",
+    "tpa": "alteplase",
+    "tnk": "tenecteplase",
+    "ufh": "heparin",
+    "vpa": "valproic acid",
+    "amio": "amiodarone",
+    "vanc": "vancomycin",
+    "vanco": "vancomycin",
+    "kcl": "potassium chloride",
+    "znso4": "zinc sulfate",
+    "5fu": "fluorouracil",
+    "6mp": "mercaptopurine",
+    "tmp smx": "co-trimoxazole",
+    "smx tmp": "co-trimoxazole",
+    "tmp-smx": "co-trimoxazole",
+    "smx-tmp": "co-trimoxazole",
+}
+"""Clinical shorthand for drug names that the dictionary lacks, lower case -> a name the
+dictionary lists. General shorthand, written down from clinical usage and not chosen from
+any question set: drug-name abbreviations of the kind lists of error-prone abbreviations
+warn about (MTX, AZT, PTU, TNK, TXA, ZnSO4) and the shorthand of everyday prescribing and
+ward notes (ASA, INH, NAC, MMF, NTG/GTN, HCQ, tPA, UFH, VPA, KCl, amio, vanc, 5FU, 6MP,
+TMP-SMX). Abbreviations that stand for more than one drug (MS, HCT, CPZ, CTX, pred, dex,
+levo) are left out: a guess would send the question to the wrong monograph.
+``tests/test_drugs.py`` checks that every expansion is a drug of the dictionary."""
 
 
 def dictionary_path() -> Path:
@@ -73,6 +114,10 @@ class DrugLexicon:
     def lookup(self, name: str) -> DrugName | None:
         """The drug ``name`` (lower case, one or more words) names, or None."""
         variants, canonical, variant_data = self._tables
+        if name in ABBREVIATIONS and name not in variants:
+            # Shorthand is read as shorthand even where it is also a word ("asa").
+            found = self.lookup(ABBREVIATIONS[name])
+            return DrugName(canonical=found.canonical, brand=False) if found else None
         listed = [c for c in variants.get(name) or () if self._is_listed_drug(c, canonical)]
         if not listed:
             return None

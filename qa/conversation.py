@@ -46,6 +46,13 @@ class Conversation:
         words = question.split()
         return bool(_FOLLOW_UP.search(question) or _PRONOUN.search(question)) or len(words) <= 3
 
+    @staticmethod
+    def refers_back(question: str) -> bool:
+        """A question that names the previous turn's subject by a pronoun or opens as a
+        continuation ("can I take it with ...?", "and with ...?"); unlike
+        ``is_follow_up``, shortness alone does not count ("ciprofloxacin dose?")."""
+        return bool(_FOLLOW_UP.search(question) or _PRONOUN.search(question))
+
     def topic_for(self, question: str) -> str:
         """Search text for a follow-up: the question plus the previous turn's topic."""
         last = self.turns[-1] if self.turns else None

@@ -31,6 +31,14 @@ class DrugMatch:
     said: str
     """The words of the question that named it."""
     exact: bool
+    alias: str = ""
+    """The alias or vocabulary name it was matched by ("ciprofloxacin" for a misspelt
+    "ciprofloxcin"); ``said`` when empty."""
+
+    @property
+    def name(self) -> str:
+        """How the drug is spelt correctly: the alias matched, else the words said."""
+        return self.alias or self.said
 
 
 @dataclass(slots=True)
@@ -109,6 +117,61 @@ class DrugIndex:
                     out[word] |= docs
         return dict(out)
 
+    @cached_property
+    def _by_canonical(self) -> dict[str, set[str]]:
+        """Monographs by the vocabulary's name of the substance their aliases name
+        ("paracetamol" and "acetaminophen" are one substance), built on first need."""
+        out: dict[str, set[str]] = defaultdict(set)
+        if self._lexicon is None:
+            return out
+        named = [(" ".join(p), docs) for p, docs in self._by_phrase.items()]
+        for name, docs in [*named, *self._substance_words.items()]:
+            found = self._lexicon.lookup(name)
+            if found is not None:
+                out[found.canonical] |= docs
+        return dict(out)
+
+    @cached_property
+    def _text_drugs(self) -> dict[str, list[str]]:
+        """Drug names in the monographs' text (words of the corpus the vocabulary takes
+        for drugs), by first letter: what a misspelt co-drug is corrected to."""
+        out: dict[str, list[str]] = defaultdict(list)
+        if self._lexicon is None:
+            return out
+        for word in self._common:
+            if len(word) >= 5 and word.isalpha() and self._lexicon.is_drug(word):
+                out[word[0]].append(word)
+        return dict(out)
+
+    def misspelt(self, text: str, taken: Collection[str] = ()) -> dict[str, str]:
+        """Words of ``text`` that are no word of the corpus, of English or of the drug
+        vocabulary but are close to a drug name of the corpus text ("ciprofloxcin" ->
+        "ciprofloxacin"); ``taken`` words (those that named monographs) are skipped."""
+        if self._lexicon is None:
+            return {}
+        out: dict[str, str] = {}
+        for token in words(text):
+            if (
+                token in taken
+                or token in out
+                or len(token) < 5
+                or not token.isalpha()
+                or fold(token) in self._common
+                or (token,) in self._by_phrase
+                or self._lexicon.is_ordinary(token)
+                or self._lexicon.is_drug(token)
+            ):
+                continue
+            candidates = [
+                w for w in self._text_drugs.get(token[0], ()) if abs(len(w) - len(token)) <= 2
+            ]
+            best = process.extractOne(
+                token, candidates, scorer=fuzz.ratio, score_cutoff=self.cutoff * 100
+            )
+            if best is not None:
+                out[token] = best[0]
+        return out
+
     def spellings(self, name: str) -> list[str]:
         """``name`` and the vocabulary's name for the same drug ("zoloft" -> "sertraline",
         "colestyramine" -> "cholestyramine"), to look for either in a monograph's text."""
@@ -133,8 +196,8 @@ class DrugIndex:
         named: dict[str, set[str]] = defaultdict(set)
         """Every phrase of the question that named monographs -> their titles."""
 
-        def add(docs: set[str], said: str, exact: bool) -> None:
-            self._add(found, docs, said, exact)
+        def add(docs: set[str], said: str, exact: bool, alias: str = "") -> None:
+            self._add(found, docs, said, exact, alias)
             named[said] |= {self._title_of[d] for d in docs}
 
         for size in range(_MAX_WORDS, 0, -1):
@@ -153,17 +216,19 @@ class DrugIndex:
             best = None if fold(token) in self._common else self._closest(token)
             if best is not None:
                 used[i] = True
-                add(self._by_phrase[(best,)], token, exact=False)
+                add(self._by_phrase[(best,)], token, exact=False, alias=best)
             elif token in self._substance_words:
                 # "memantine" for the alias "memantine hydrochloride"
                 used[i] = True
                 add(self._substance_words[token], token, exact=True)
         for name in self._unknown(tokens, used):
-            # A brand or spelling the vocabulary knows for a substance that has a monograph
-            # ("zoloft" -> the sertraline monograph) names that monograph.
-            docs = self._docs_of(self.spellings(name)[-1]) if self._lexicon else set()
+            # A brand, spelling or abbreviation the vocabulary knows for a substance that
+            # has a monograph ("zoloft" -> the sertraline monograph, "apap" -> a paracetamol
+            # monograph) names that monograph.
+            canonical = self.spellings(name)[-1]
+            docs = self._docs_of(canonical) | self._by_canonical.get(canonical, set())
             if docs:
-                add(docs, name, exact=True)
+                add(docs, name, exact=True, alias=canonical)
             else:
                 lookup.unknown.append(name)
         lookup.matches = self._narrowed(list(found.values()), named)
@@ -214,10 +279,25 @@ class DrugIndex:
         )
         return best[0] if best else None
 
-    def _add(self, found: dict[str, DrugMatch], docs: set[str], said: str, exact: bool) -> None:
+    def _add(
+        self, found: dict[str, DrugMatch], docs: set[str], said: str, exact: bool, alias: str
+    ) -> None:
         by_title: dict[str, list[str]] = defaultdict(list)
-        for doc in docs:
+        for doc in sorted(docs):  # a set: sorted, so that titles come in one order
             by_title[self._title_of[doc]].append(doc)
         for title, title_docs in by_title.items():
             if title not in found:
-                found[title] = DrugMatch(title, tuple(sorted(title_docs)), said, exact)
+                found[title] = DrugMatch(title, tuple(sorted(title_docs)), said, exact, alias)
+
+    def carried(self, docs: Iterable[str]) -> DrugLookup:
+        """The monographs stored under ``docs`` (a previous turn's), as a lookup."""
+        by_title: dict[str, list[str]] = defaultdict(list)
+        for doc in docs:
+            if doc in self._title_of:
+                by_title[self._title_of[doc]].append(doc)
+        return DrugLookup(
+            matches=[
+                DrugMatch(title, tuple(sorted(d)), said="", exact=True)
+                for title, d in by_title.items()
+            ]
+        )

@@ -7,6 +7,7 @@ own, through the abstention policy: a drug with no monograph, a filter that matc
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from monorag.embed import Embedder
 from monorag.errors import EmptyQuestionError, MonoragError
 from monorag.index.store import FileEntry
 from monorag.qa.abstention import AbstentionPolicy
-from monorag.qa.conversation import Conversation
-from monorag.qa.drugs import DrugIndex, DrugLookup, words
+from monorag.qa.conversation import Conversation, Turn
+from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
 from monorag.types import Answer
 
 MAX_QUESTION_CHARS = 2000
@@ -90,6 +91,12 @@ class Planner:
             query.decided = self.policy.filter_matches_nothing(question, drug)
             return query
         last = conversation.last_with_drugs() if conversation and not drug else None
+        # What is searched for: the question, with a misspelt co-drug spelt as the
+        # monographs in play spell it (the words of the text must match theirs).
+        asked = question
+        if not drug:
+            lookup, asked = self._co_mentioned(question, lookup, last)
+            query.text = asked
         if lookup.unknown and not drug:
             # A drug with no monograph of its own may be one the monographs in play discuss
             # (an interacting drug, a regimen's companion): those answer for it. In play:
@@ -109,13 +116,15 @@ class Planner:
                 return query
         if not lookup.matches and not drug:
             if last is not None and conversation is not None:
-                lookup = DrugLookup(matches=self.drugs.resolve(" ".join(last.drugs)).matches)
-                query.text = conversation.topic_for(question)
+                # The monographs of that turn themselves: its titles, looked up again as
+                # words, could name others too (an INN several brands share).
+                lookup = self.drugs.carried(last.docs)
+                query.text = conversation.topic_for(asked)
             elif len(self.files) == 1:
                 only = next(iter(self.files.values()))
                 lookup = self.drugs.resolve(only.title)
         elif conversation is not None:
-            query.text = conversation.topic_for(question)
+            query.text = conversation.topic_for(asked)
         query.docs = lookup.docs or None
         query.titles = lookup.titles
         query.focus = without_drugs(query.text, lookup)
@@ -123,7 +132,7 @@ class Planner:
         # carried words are the previous turn's subject ("multiple myeloma"), which the
         # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
         # search through the embedded focus.
-        query.terms = without_drugs(question, lookup)
+        query.terms = without_drugs(asked, lookup)
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             query.exclude = [
@@ -135,6 +144,49 @@ class Planner:
             query.focus if query.docs and query.focus else query.text
         )
         return query
+
+    def _co_mentioned(
+        self, question: str, lookup: DrugLookup, last: Turn | None
+    ) -> tuple[DrugLookup, str]:
+        """Misspelt drug names are first looked for in the monographs in play, as names
+        with no monograph are: "can I take it with ciprofloxcin?" after a question about X
+        is about X when X's monograph names ciprofloxacin, even though ciprofloxacin has a
+        monograph of its own (the misspelling matched it). In play: the monographs the
+        question names exactly, else the conversation's when the question leans on it
+        ("it", "and with ...?"). A misspelt name they do not mention keeps its own
+        monograph, searched beside them.
+
+        Returns the lookup and the question with every misspelt name they mention spelt
+        as they spell it, so that the words searched for are theirs (whether or not the
+        drug has a monograph of its own)."""
+        exact = [m for m in lookup.matches if m.exact]
+        fuzzy = [m for m in lookup.matches if not m.exact]
+        if exact:
+            in_play = sorted({d for m in exact for d in m.docs})
+        elif last is not None and Conversation.refers_back(question):
+            in_play = list(last.docs)
+            exact = self.drugs.carried(in_play).matches
+        else:
+            return lookup, question
+        kept: list[DrugMatch] = []
+        for match in fuzzy:
+            found = None
+            if not set(match.docs) & set(in_play):
+                spellings = self.drugs.spellings(match.name)
+                found = next((s for s in spellings if self.mentions(s, in_play)), None)
+            if found is None:
+                kept.append(match)
+            else:
+                question = respell(question, match.said, found)
+        taken = {w for m in lookup.matches for w in m.said.split()}
+        for said, spelling in self.drugs.misspelt(question, taken).items():
+            if self.mentions(spelling, in_play):
+                question = respell(question, said, spelling)
+        if not fuzzy:
+            return lookup, question
+        titles = {m.title for m in exact}
+        matches = [*exact, *(m for m in kept if m.title not in titles)]
+        return DrugLookup(matches=matches, unknown=lookup.unknown), question
 
 
 def clean(question: str) -> str:
@@ -148,6 +200,12 @@ def clean(question: str) -> str:
         for ch in question
     )
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
+
+
+def respell(text: str, said: str, spelling: str) -> str:
+    """``text`` with the word(s) ``said`` (as ``words`` gives them) replaced by ``spelling``."""
+    pattern = r"(?<![\w'’-])" + r"\s+".join(map(re.escape, said.split())) + r"(?![\w'’-])"
+    return re.sub(pattern, spelling, text, flags=re.IGNORECASE)
 
 
 def without_drugs(text: str, lookup: DrugLookup) -> str:

@@ -169,3 +169,92 @@ def test_the_parts_of_a_combination_name_the_monographs_holding_both() -> None:
         "Entresto",
         "Pomalidomide",
     ]
+
+
+# -- issue 12: abbreviations and misspelt names ---------------------------------------------
+
+
+def test_every_abbreviation_of_the_table_names_a_drug_of_the_dictionary() -> None:
+    """The table only adds shorthand the dictionary lacks, each for a drug it lists."""
+    from monorag.lexicon import ABBREVIATIONS
+
+    lexicon = shared_lexicon(ENGLISH)
+    for short, name in ABBREVIATIONS.items():
+        found, expanded = lexicon.lookup(short), lexicon.lookup(name)
+        assert found is not None and expanded is not None, short
+        assert found.canonical == expanded.canonical, short
+        assert short == short.lower() and words(short) == short.split(), short
+
+
+def test_clinical_abbreviations_name_the_monograph_of_their_drug() -> None:
+    """Shorthand from the table ("mtx", "asa") and from the dictionary itself ("hctz",
+    "5-fu") names the monograph whose alias is the drug's name."""
+    from monorag.lexicon import ABBREVIATIONS
+
+    lexicon = shared_lexicon(ENGLISH)
+    dictionary = {"hctz": "hydrochlorothiazide", "5-fu": "fluorouracil", "6-mp": "mercaptopurine"}
+    pairs = {**ABBREVIATIONS, **dictionary}
+    # One made-up brand per expansion, the expansion as its alias (as an EU leaflet's
+    # "the active substance is ..." gives it).
+    names = sorted(set(pairs.values()))
+    files = [
+        entry(f"m{i}", f"Brandex{chr(97 + i // 26)}{chr(97 + i % 26)}", [n])
+        for i, n in enumerate(names)
+    ]
+    index = DrugIndex(files, common_words={"dose", "renal"}, lexicon=lexicon)
+    title_of = {n: f.title for n, f in zip(names, files, strict=True)}
+    for short, name in pairs.items():
+        lookup = index.find(f"{short} dose in renal impairment?")
+        assert lookup.titles == [title_of[name]], short
+        assert not lookup.unknown, short
+
+
+def test_an_abbreviation_finds_a_monograph_named_by_another_spelling_of_its_drug() -> None:
+    """ "apap" is acetaminophen in the dictionary; the monograph says paracetamol."""
+    files = [entry("p", "Panadolex", ["paracetamol"]), entry("a", "Abilify", ["aripiprazole"])]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("max apap dose per day?").titles == ["Panadolex"]
+    assert index.find("acetaminophen in liver disease").titles == ["Panadolex"]
+
+
+def test_an_abbreviation_that_is_also_a_word_is_read_as_shorthand() -> None:
+    files = [entry("s", "Salicorin", ["aspirin"])]
+    index = DrugIndex(files, common_words={"dose"}, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("asa dose after a stent").titles == ["Salicorin"]
+    # An abbreviation with no monograph here is an absent drug, under its own name.
+    assert DrugIndex([entry("a", "Abilify", [])], lexicon=shared_lexicon(ENGLISH)).find(
+        "asa with abilify?"
+    ).unknown == ["asa"]
+
+
+def test_a_misspelt_name_records_the_alias_it_matched(index: DrugIndex) -> None:
+    (match,) = index.find("pomalidamide hepatic dose").matches
+    assert not match.exact and match.said == "pomalidamide"
+    assert match.alias == "pomalidomide" and match.name == "pomalidomide"
+    (exact,) = index.find("pomalyst hepatic dose").matches
+    assert exact.exact and exact.name == "pomalyst"
+
+
+def test_carried_monographs_are_exactly_the_previous_turns(index: DrugIndex) -> None:
+    """The avastin turn carries Avastin alone, not every bevacizumab brand."""
+    assert index.carried(["c"]).titles == ["Avastin"]
+    assert index.carried(["c"]).docs == ["c"]
+    assert index.carried(["gone"]).matches == []
+
+
+def test_a_misspelt_drug_of_the_corpus_text_is_corrected_to_its_spelling() -> None:
+    """A word that is no corpus word, English word or drug, but close to a drug the
+    monographs' text names, is that drug ("warfrin"); nothing else is corrected."""
+    files = [entry("a", "Abilify", ["aripiprazole"])]
+    index = DrugIndex(
+        files,
+        common_words={"warfarin", "ketoconazole", "dose", "breastfeeding"},
+        lexicon=shared_lexicon(ENGLISH),
+    )
+    assert index.misspelt("can it be taken with warfrin?") == {"warfrin": "warfarin"}
+    assert index.misspelt("abilify with ketoconzole and warfarin") == {
+        "ketoconzole": "ketoconazole"
+    }
+    assert index.misspelt("while breastfeding or in pregnancy?") == {}
+    assert index.misspelt("abilfy with warfrin", taken={"abilfy", "warfrin"}) == {}
+    assert DrugIndex(files).misspelt("warfrin") == {}  # no vocabulary: no correction

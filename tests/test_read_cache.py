@@ -218,3 +218,37 @@ def test_the_chroma_store_keeps_no_unit_collection_and_rebuilds_its_cache(
     )
     for cid, rows in got.items():
         assert np.allclose(saved.unit_vectors.rows(cid), rows, atol=1e-6)
+
+
+def test_a_reingest_reads_back_only_the_files_it_wrote(
+    corpus: Path, fast_settings: Settings, hash_embedder: HashEmbedder, monkeypatch
+) -> None:
+    assert ingest([corpus], fast_settings, hash_embedder).ok
+    index = open_index(fast_settings.store)
+    asked: list[object] = []
+    real = type(index).iter_chunk_vectors
+
+    def spy(self, where=None):  # type: ignore[no-untyped-def]
+        asked.append(where)
+        return real(self, where)
+
+    monkeypatch.setattr(type(index), "iter_chunk_vectors", spy)
+    changed = write(corpus, "Quellatrin", 90)
+    assert ingest([corpus], fast_settings, hash_embedder).indexed == [str(changed.resolve())]
+    assert asked == [{"doc": {"$in": [str(changed.resolve())]}}]
+    reused = cache.load(lexical_dir(fast_settings.store), index.revision())
+    assert reused is not None
+
+    # The same cache as one built from the index alone.
+    full = cache.build(
+        index, tmp_folder := fast_settings.store.path / "full", index.revision(), 384
+    )
+    assert [c.id for c in reused.lexical.chunks] == [c.id for c in full.lexical.chunks]
+    for c in full.lexical.chunks:
+        assert np.array_equal(reused.unit_vectors.rows(c.id), full.unit_vectors.rows(c.id))
+        assert np.array_equal(reused.chunk_vectors.rows(c.id), full.chunk_vectors.rows(c.id))
+    assert tmp_folder.exists()
+    assert (
+        "45 mg"
+        in Engine(fast_settings, hash_embedder).ask("Quellatrin dose in renal impairment?").text
+    )
