@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monorag.embed import Embedder
+from monorag.embed import Embedder, bound_allocator, release_memory
 from monorag.errors import MonoragError, ParseError
 from monorag.index import Index, open_index
 from monorag.index.cache import build as build_cache
@@ -154,6 +154,7 @@ def ingest(
 ) -> IngestReport:
     """Bring the store in line with the monograph files under ``paths``."""
     started = time.perf_counter()
+    bound_allocator()
     report = IngestReport(store=settings.store.where)
     say = progress or (lambda _event: None)
     store = open_index(settings.store, create=True)
@@ -239,6 +240,9 @@ def ingest(
         committing: Future[None] | None = None
         for group in groups():
             vectors, units = _embed_group(group, embedder, tick)
+            # What the forward passes freed goes back to the OS: peak RSS stays that of
+            # one group's batches, not of every batch shape seen so far.
+            release_memory()
             if committing is not None:
                 committing.result()
             committing = writer.submit(

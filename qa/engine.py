@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from monorag.embed import Embedder, get_embedder
+from monorag.embed import Embedder, bound_allocator, get_embedder
 from monorag.errors import EmbeddingModelMismatchError
 from monorag.index import open_index
 from monorag.index.cache import load_or_build
@@ -90,6 +90,7 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        bound_allocator()  # freed buffers go back to the OS (see monorag.embed)
         self.embedder = embedder or get_embedder(settings.embedding)
         self.policy = AbstentionPolicy.from_settings(
             settings.answer, scoring(settings.answer, self.embedder.name)
