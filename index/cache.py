@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from monorag.index.lexical import LexicalIndex
 from monorag.index.protocol import FileEntry, Index
@@ -85,7 +86,6 @@ def build(
     index: Index,
     folder: Path,
     revision: str,
-    dimension: int,
     files: dict[str, FileEntry] | None = None,
     previous: ReadCache | None = None,
 ) -> ReadCache:
@@ -99,7 +99,7 @@ def build(
     """
     files = index.files() if files is None else files
     reused = _reusable(previous, files) if previous is not None else []
-    reused_docs = {c.doc for c in reused}
+    reused_docs = {c.doc for c, _, _ in reused}
     missing = sorted(doc for doc in files if doc not in reused_docs)
     _remove_stale_temporaries(folder)
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -108,14 +108,13 @@ def build(
     except OSError:
         tmp = Path(_scratch())
     try:
-        chunk_out = VectorWriter(tmp, _CHUNKS, dimension, "float32")
-        unit_out = VectorWriter(tmp, _UNITS, dimension, "float16")
+        chunk_out = VectorWriter(tmp, _CHUNKS, "float32")
+        unit_out = VectorWriter(tmp, _UNITS, "float16")
         chunks = []
-        for chunk in reused:
-            assert previous is not None
+        for chunk, vector, units in reused:
             chunks.append(chunk)
-            chunk_out.add(chunk.id, previous.chunk_vectors.rows(chunk.id))
-            unit_out.add(chunk.id, previous.unit_vectors.rows(chunk.id))
+            chunk_out.add(chunk.id, vector)
+            unit_out.add(chunk.id, units)
         where = None if not reused else {"doc": {"$in": missing}}
         records = index.iter_chunk_vectors(where) if missing else iter(())
         for chunk, vector, units in records:
@@ -144,7 +143,6 @@ def load_or_build(
     index: Index,
     folder: Path,
     revision: str,
-    dimension: int,
     files: dict[str, FileEntry] | None = None,
     previous: ReadCache | None = None,
 ) -> ReadCache:
@@ -155,23 +153,27 @@ def load_or_build(
         return found
     if previous is None:
         previous = load(folder, None)
-    return build(index, folder, revision, dimension, files, previous)
+    return build(index, folder, revision, files, previous)
 
 
-def _reusable(previous: ReadCache, files: dict[str, FileEntry]) -> list[Chunk]:
-    """The chunks of ``previous`` whose file is current at that same revision, whole."""
+def _reusable(previous: ReadCache, files: dict[str, FileEntry]) -> list[tuple[Chunk, Any, Any]]:
+    """(chunk, vector, unit vectors) from ``previous`` of each file current at that same
+    revision there, whole (every chunk with its rows)."""
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in previous.lexical.chunks:
         entry = files.get(chunk.doc)
         if entry is not None and entry.rev == chunk.rev:
             by_doc.setdefault(chunk.doc, []).append(chunk)
-    return [
-        c
-        for doc, chunks in by_doc.items()
-        if len(chunks) == files[doc].chunks
-        and all(c.id in previous.chunk_vectors and c.id in previous.unit_vectors for c in chunks)
-        for c in chunks
-    ]
+    out = []
+    for doc, chunks in by_doc.items():
+        rows = [
+            (previous.chunk_vectors.rows(c.id), previous.unit_vectors.rows(c.id)) for c in chunks
+        ]
+        if len(chunks) == files[doc].chunks and all(
+            v is not None and u is not None for v, u in rows
+        ):
+            out += [(c, v, u) for c, (v, u) in zip(chunks, rows, strict=True)]
+    return out
 
 
 def _publish(tmp: Path, folder: Path) -> None:

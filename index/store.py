@@ -412,7 +412,8 @@ def current_chunks(store: Index, files: dict[str, FileEntry] | None = None) -> l
 
 
 def lexical_dir(settings: StoreSettings) -> Path:
-    """Folder of the BM25 cache of this store (local even when the store is a server)."""
+    """Folder of the reader's cache of this store (``monorag.index.cache``: BM25 and the
+    mapped vectors; local even when the store is a server)."""
     import hashlib
 
     tag = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]

@@ -118,10 +118,11 @@ class VectorFile:
 class VectorWriter:
     """Appends records' rows to ``folder/name.vec`` without holding them in memory."""
 
-    def __init__(self, folder: Path, name: str, dim: int, dtype: Any) -> None:
+    def __init__(self, folder: Path, name: str, dtype: Any) -> None:
         self.folder = folder
         self.name = name
-        self.dim = dim
+        self.dim = 0
+        """Taken from the first record with rows; every later one must match it."""
         self.dtype = np.dtype(dtype)
         self._out = (folder / f"{name}.vec").open("wb")
         self._ids: list[str] = []
@@ -135,6 +136,8 @@ class VectorWriter:
         if array.ndim == 1:
             array = array.reshape(1, -1)
         count = int(array.shape[0]) if array.size else 0
+        if count and not self.dim:
+            self.dim = int(array.shape[1])
         if count and array.shape[1] != self.dim:
             raise ValueError(f"{key}: vectors of dimension {array.shape[1]}, expected {self.dim}")
         self._ids.append(key)

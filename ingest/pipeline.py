@@ -262,11 +262,9 @@ def ingest(
     if report.indexed or report.removed or report.repaired or not is_saved(folder, revision):
         say(Progress("index", 0, 1, "lexical index and vectors"))
         # The cache the folder holds (the previous revision's) gives the unchanged files'
-        # rows: only the files this ingest wrote are read back from the store. The
-        # dimension is the index's own, so an up-to-date index never loads the model.
+        # rows: only the files this ingest wrote are read back from the store.
         previous = load_cache(folder, None)
-        dimension = int(store.meta().get("dimension") or embedder.dimension)
-        cache = build_cache(store, folder, revision, dimension, files, previous)
+        cache = build_cache(store, folder, revision, files, previous)
         say(Progress("index", 1, 1, "lexical index and vectors"))
         report.chunks_total = len(cache.lexical.chunks)
     else:

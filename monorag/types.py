@@ -6,6 +6,7 @@ doubles as the citation label shown to clinicians.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,8 +85,6 @@ def chunk_id(key: str, rev: str, ordinal: int) -> str:
     The revision is part of the id so that a changed file's chunks are written beside the
     old ones (see ``monorag.index.store``).
     """
-    import hashlib
-
     return f"{hashlib.sha1(key.encode()).hexdigest()[:16]}-{rev}-{ordinal:04d}"
 
 

@@ -112,10 +112,7 @@ class Engine:
     def _load(self) -> _Snapshot:
         revision = self.store.revision()
         files = self.store.files()
-        dimension = int(self.store.meta().get("dimension") or self.embedder.dimension)
-        cache = load_or_build(
-            self.store, lexical_dir(self.settings.store), revision, dimension, files
-        )
+        cache = load_or_build(self.store, lexical_dir(self.settings.store), revision, files)
         lexical = cache.lexical
         drugs = DrugIndex(
             files.values(),

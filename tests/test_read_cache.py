@@ -71,7 +71,7 @@ def test_unit_vectors_round_trip_through_one_metadata_field() -> None:
 
 
 def test_vector_file_maps_rows_by_id_and_refuses_a_damaged_file(tmp_path: Path) -> None:
-    out = VectorWriter(tmp_path, "v", 4, "float16")
+    out = VectorWriter(tmp_path, "v", "float16")
     out.add("a", np.ones((3, 4)))
     out.add("empty", np.zeros((0, 4)))
     out.add("b", np.full(4, 2.0))
@@ -240,9 +240,7 @@ def test_a_reingest_reads_back_only_the_files_it_wrote(
     assert reused is not None
 
     # The same cache as one built from the index alone.
-    full = cache.build(
-        index, tmp_folder := fast_settings.store.path / "full", index.revision(), 384
-    )
+    full = cache.build(index, tmp_folder := fast_settings.store.path / "full", index.revision())
     assert [c.id for c in reused.lexical.chunks] == [c.id for c in full.lexical.chunks]
     for c in full.lexical.chunks:
         assert np.array_equal(reused.unit_vectors.rows(c.id), full.unit_vectors.rows(c.id))
