@@ -97,13 +97,29 @@ def bench(
             "results, a finished full ingest) and measure only the rest.",
         ),
     ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Measure only this corpus (bundled, ema, large or a --corpus NAME; "
+            "repeatable): with --work and --resume, a long run can be split over sessions.",
+        ),
+    ] = None,
+    include: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--include",
+            help="Results JSON of an earlier run: its corpora join the report, marked with "
+            "when they were measured (a corpus measured now wins; repeatable).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw results as JSON.")] = False,
 ) -> None:
     """Benchmark ingest, question latency, memory and disk against the LangChain baseline."""
     import time
 
     from monorag.bench.report import write
-    from monorag.bench.runner import BenchConfig, CorpusSpec, run
+    from monorag.bench.runner import BenchConfig, CorpusSpec, merge, run
 
     start = time.monotonic()
 
@@ -124,6 +140,13 @@ def bench(
             specs.append(
                 CorpusSpec("large", label, sources, size=large_size, baseline=large_baseline)
             )
+        if only:
+            unknown = sorted(set(only) - {s.name for s in specs})
+            if unknown:
+                names = ", ".join(s.name for s in specs)
+                asked = ", ".join(unknown)
+                raise MonoragError(f"--only {asked}: not a corpus of this run ({names})")
+            specs = [s for s in specs if s.name in only]
         for spec in specs:
             for source in spec.sources:
                 if not source.exists():
@@ -139,7 +162,10 @@ def bench(
         )
         if resume and work is None:
             raise MonoragError("--resume needs --work DIR (the folder of the run to resume)")
+        earlier = [_earlier(path) for path in include or []]
         results = run(config)
+        for data in earlier:
+            merge(results, data)
         write(results, out, plot)
         out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     log(f"wrote {out}, {plot} and {out.with_suffix('.json')}")
@@ -154,3 +180,16 @@ def _corpus_option(value: str) -> Any:
     if not sep or not name or not path:
         raise MonoragError(f"--corpus {value!r}: expected NAME=PATH")
     return CorpusSpec(name, name, (Path(path),))
+
+
+def _earlier(path: Path) -> dict[str, Any]:
+    """An earlier run's results (``--include``), read before anything is measured."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MonoragError(
+            f"--include {path}: not a results file of monorag bench ({exc})"
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("corpora"), list):
+        raise MonoragError(f"--include {path}: not a results file of monorag bench (no corpora)")
+    return data

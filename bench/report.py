@@ -138,13 +138,24 @@ def _machine(machine: dict[str, Any]) -> list[str]:
 
 
 def _corpora(results: dict[str, Any]) -> list[str]:
-    lines = ["## Corpora", "", "| Corpus | Monographs | Size (MiB) | Questions | Kinds |"]
-    lines.append("| --- | ---: | ---: | ---: | --- |")
-    for c in results.get("corpora", []):
+    corpora = results.get("corpora", [])
+    # Corpora joined from earlier runs (``--include``) say when they were measured.
+    when = any(c.get("measured", results.get("started")) != results.get("started") for c in corpora)
+    head = "| Corpus | Monographs | Size (MiB) | Questions | Kinds |" + (
+        " Measured |" if when else ""
+    )
+    lines = [
+        "## Corpora",
+        "",
+        head,
+        "| --- | ---: | ---: | ---: | --- |" + (" --- |" if when else ""),
+    ]
+    for c in corpora:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(c.get("question_kinds", {}).items()))
         lines.append(
             f"| {c['label']} | {c['monographs']:,} | {fmt(c.get('corpus_mb'), 1)} | "
             f"{c['questions']} | {kinds} |"
+            + (f" {c.get('measured', results.get('started'))} |" if when else "")
         )
     return [*lines, ""]
 

@@ -107,6 +107,19 @@ def run(config: BenchConfig) -> dict[str, Any]:
     return results
 
 
+def merge(results: dict[str, Any], earlier: dict[str, Any]) -> None:
+    """Add the corpora of an ``earlier`` run's results to ``results`` (one measured in this
+    run wins), each marked with when it was measured."""
+    for corpus in results["corpora"]:
+        corpus.setdefault("measured", results.get("started"))
+    names = {c["name"] for c in results["corpora"]}
+    for corpus in earlier.get("corpora", []):
+        if corpus.get("name") not in names:
+            results["corpora"].append({"measured": earlier.get("started"), **corpus})
+            names.add(corpus.get("name"))
+    results["corpora"].sort(key=lambda c: c["monographs"])
+
+
 def run_corpus(spec: CorpusSpec, folder: Path, config: BenchConfig) -> dict[str, Any]:
     """Measure both systems on one corpus; ``folder`` receives its files and stores."""
     say = config.log

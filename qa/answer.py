@@ -14,6 +14,7 @@ here knows any particular drug or question: the same scoring runs on every monog
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,17 @@ from monorag.embed import Embedder
 from monorag.index.lexical import LexicalIndex
 from monorag.index.vectors import VectorFile
 from monorag.qa.abstention import AbstentionPolicy
-from monorag.qa.reader import AXES, TARGETS, Fit, Intent, fit, intent_of
+from monorag.qa.reader import (
+    AXES,
+    TARGETS,
+    Fit,
+    Intent,
+    fit,
+    intent_of,
+    names_asked_scope,
+    other_scope,
+    sub_population,
+)
 from monorag.settings import AnswerSettings
 from monorag.text import tokenize, unit_layout
 from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
@@ -146,6 +157,9 @@ class Selection:
     listing: bool = False
     ranked: list[Unit] = field(default_factory=list)
     """The best candidates, best first (for the trace)."""
+    codrug: bool = False
+    """The chosen statement names a co-drug of the question (the interaction asked about):
+    it is given whatever its support, since "not covered" would deny what it states."""
 
 
 class ExtractiveAnswerer:
@@ -170,7 +184,12 @@ class ExtractiveAnswerer:
     def answer(self, query: Query, retrieval: Retrieval, trace: Trace) -> Answer:
         """Quote the statements of ``retrieval`` that answer ``query``, or refuse."""
         selection = self.select(
-            query.question, query.terms, query.vector, retrieval.evidence, titles=query.titles
+            query.question,
+            query.terms,
+            query.vector,
+            retrieval.evidence,
+            titles=query.titles,
+            codrugs=query.codrugs,
         )
         chosen = {id(u) for u in selection.units}
         trace.support, trace.threshold = selection.support, self.policy.threshold
@@ -186,7 +205,7 @@ class ExtractiveAnswerer:
             for u in selection.ranked[:TRACED]
         ]
         note = retrieval.note or query.note
-        if not selection.units or not self.policy.supports(selection.support):
+        if not selection.units or not (selection.codrug or self.policy.supports(selection.support)):
             trace.decided_by = "policy"
             refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
             trace.abstained_because = refusal.note
@@ -204,13 +223,15 @@ class ExtractiveAnswerer:
         query_vector: np.ndarray,
         evidence: list[Evidence],
         titles: list[str] | None = None,
+        codrugs: Sequence[str] = (),
     ) -> Selection:
         """Score the units of ``evidence`` and choose the answer's sentences or list.
 
         ``terms`` is the text whose words count for overlap (the question without drug
         names); ``query_vector`` embeds what the question asks about; ``titles`` are the
         drugs the question names (a statement of one drug's monograph that names another
-        of them is the interaction the question asks about).
+        of them is the interaction the question asks about); ``codrugs`` are drugs it
+        names that only the monographs' text mentions (the same holds for them).
         """
         layouts: dict[str, list[tuple[int, int, int]]] = {}
         units = self._candidates(query_vector, evidence, layouts)
@@ -220,7 +241,7 @@ class ExtractiveAnswerer:
         weights = {t: w for t, w in weights.items() if t not in _GENERIC} or weights
         total = sum(weights.values()) or 1.0
         intent = intent_of(question)
-        names = _other_names(evidence, titles or [])
+        names = _other_names(evidence, titles or [], codrugs)
         for unit in units:
             # A unit is read under its heading: "Common Side Effects" answers "common".
             heading = set(tokenize(unit.evidence.chunk.section))
@@ -249,14 +270,24 @@ class ExtractiveAnswerer:
             # support stays the best score, so abstention is unchanged.
             best = max(
                 (u for u in top if u.score >= top[0].score - MARGIN / 2),
-                key=lambda u: (_matched(u) - 2 * _conflicts(u), u.score),
+                key=lambda u: (_matched(u) - 2 * _conflicts(u), _named(intent, u), u.score),
             )
+        elif "amount" in intent.targets:
+            best = _general(intent, top)
+        naming = [u for u in units if _codrug(u, names)]
+        if naming and all(u is not best for u in naming):
+            # The question asks about a drug these monographs name: the statement that
+            # names it answers, over a closer line about something else.
+            best = max(naming, key=lambda u: u.score)
+            if all(u is not best for u in top):
+                top = [best, *top]
         in_top = {id(u) for u in top}
         rest = [u for u in units if id(u) not in in_top]
         selection = Selection(
             support=top[0].score,
             listing=bool(_LIST_QUESTION.search(question)) or intent.broad,
             ranked=top + rest[: TRACED - len(top)],
+            codrug=bool(naming),
         )
         listed = self._listed(best, units, intent.broad) if selection.listing else None
         if listed is not None:
@@ -359,6 +390,8 @@ class ExtractiveAnswerer:
                 continue
             if unit.fit is not None and unit.fit.conflicts:
                 continue  # never the neighbouring population's statement beside the right one
+            if _elsewhere(intent, unit, best):
+                continue  # nor an amount for a population or indication nobody asked about
             if (intent.qualifiers or intent.measures) and _matched(unit) < _matched(best):
                 continue  # nor the line for another sub-case of the same item
             chosen.append(unit)
@@ -370,6 +403,8 @@ class ExtractiveAnswerer:
             if unit in chosen or unit.score < best.score - COVER_MARGIN:
                 continue
             if unit.fit is None or unit.fit.conflicts or unit.fit.fragment:
+                continue
+            if _elsewhere(intent, unit, best):
                 continue
             if best.fit is not None and unit.fit.missing_targets > best.fit.missing_targets:
                 continue
@@ -389,7 +424,9 @@ class ExtractiveAnswerer:
                     continue
                 if any(c.evidence is unit.evidence and c.index == unit.index - 1 for c in chosen):
                     continue
-                if fit(intent, prev).conflicts:
+                if fit(intent, prev).conflicts or other_scope(
+                    intent, prev, (), unit.text, unit.context
+                ):
                     label = _LABEL.match(prev)
                     if label and not unit.lead:
                         unit.lead, unit.lead_index = label.group(0).strip(), unit.index - 1
@@ -412,7 +449,9 @@ class ExtractiveAnswerer:
                     continue
                 s, e, item = layout[i]
                 later = " ".join(unit.evidence.chunk.text[s:e].split())
-                if not fit(intent, later).conflicts:
+                if not fit(intent, later).conflicts and not other_scope(
+                    intent, later, (), unit.text, unit.context
+                ):
                     chosen.append(Unit(unit.evidence, unit.rank, i, later, item, unit.late))
         # A line that ends in ":" introduces what follows it: the next unit comes along.
         for unit in list(chosen):
@@ -532,6 +571,41 @@ def _same(a: str, b: str) -> bool:
     return len(ta & tb) / min(len(ta), len(tb)) > 0.6
 
 
+def _elsewhere(intent: Intent, unit: Unit, best: Unit) -> bool:
+    """True when ``unit``, beside ``best``, states an amount for another population or
+    indication than the one asked (``reader.other_scope``)."""
+    return bool(other_scope(intent, unit.text, unit.context, best.text, best.context))
+
+
+def _general(intent: Intent, top: list[Unit]) -> Unit:
+    """The statement that answers a dose question naming no population (``top`` best
+    first): among near-ties, the one for the indication the question names; else, the
+    statement for a sub-population (a child, an impaired kidney) gives way to a general
+    (adult) one as close as a runner-up, which states the amount as well."""
+    best = max(
+        (u for u in top if u.score >= top[0].score - MARGIN / 2),
+        key=lambda u: (_named(intent, u), u.score),
+    )
+    if _named(intent, best) or not _sub_population(intent, best):
+        return best
+    for unit in top:
+        if unit.score < top[0].score - MARGIN or unit.fit is None or best.fit is None:
+            continue
+        if unit.fit.conflicts or unit.fit.fragment or _sub_population(intent, unit):
+            continue
+        if unit.fit.missing_targets <= best.fit.missing_targets:
+            return unit
+    return best
+
+
+def _sub_population(intent: Intent, unit: Unit) -> frozenset[str]:
+    return sub_population(intent, (unit.text, *unit.context))
+
+
+def _named(intent: Intent, unit: Unit) -> bool:
+    return names_asked_scope(intent, unit.text, unit.context)
+
+
 def _leaf(unit: Unit) -> str:
     return unit.evidence.chunk.section.rsplit(SEP, 1)[-1]
 
@@ -618,22 +692,26 @@ def _reader_bonus(f: Fit) -> float:
     )
 
 
-def _other_names(evidence: list[Evidence], titles: list[str]) -> dict[str, list[re.Pattern[str]]]:
-    """For each drug named in the question, the names of the other drugs it names."""
-    if len(titles) < 2:
+def _other_names(
+    evidence: list[Evidence], titles: list[str], codrugs: Sequence[str] = ()
+) -> dict[str, list[re.Pattern[str]]]:
+    """For each drug whose monograph is searched, the names of the other drugs the
+    question names: the other titles (and their aliases), and ``codrugs``."""
+    if len(titles) < 2 and not codrugs:
         return {}
     names: dict[str, set[str]] = {t: {t} for t in titles}
     for ev in evidence:
         if ev.chunk.drug in names:
             names[ev.chunk.drug].update(a for a in ev.chunk.aliases if len(a) > 3)
+    drugs = dict.fromkeys([*titles, *(ev.chunk.drug for ev in evidence)])
     return {
         t: [
             re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE)
-            for o, ns in names.items()
-            if o != t
-            for n in ns
+            for n in dict.fromkeys(
+                [*(n for o, ns in names.items() if o != t for n in ns), *codrugs]
+            )
         ]
-        for t in titles
+        for t in drugs
     }
 
 

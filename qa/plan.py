@@ -48,6 +48,10 @@ class Query:
     exclude: list[str] = field(default_factory=list)
     """Monographs whose FAQ chunks are hidden (the evaluation's held-out mode)."""
     vector: np.ndarray | None = None
+    codrugs: list[str] = field(default_factory=list)
+    """Drugs the question names that have no monograph searched here but that the searched
+    monographs mention (spelt as they spell them): the interaction or companion drug asked
+    about. A statement naming one is never refused for low support."""
     note: str = ""
     decided: Answer | None = None
     """Set when planning alone decides the answer (a refusal); nothing is retrieved."""
@@ -95,18 +99,21 @@ class Planner:
         # monographs in play spell it (the words of the text must match theirs).
         asked = question
         if not drug:
-            lookup, asked = self._co_mentioned(question, lookup, last)
+            lookup, asked, query.codrugs = self._co_mentioned(question, lookup, last)
             query.text = asked
         if lookup.unknown and not drug:
             # A drug with no monograph of its own may be one the monographs in play discuss
             # (an interacting drug, a regimen's companion): those answer for it. In play:
             # the drugs the question names, or the conversation's drug.
             in_play = lookup.docs or (last.docs if last is not None else [])
-            absent = [
-                n
-                for n in lookup.unknown
-                if not (in_play and any(self.mentions(s, in_play) for s in self.drugs.spellings(n)))
-            ]
+            absent = []
+            for name in lookup.unknown:
+                spellings = self.drugs.spellings(name) if in_play else []
+                said = [s for s in spellings if self.mentions(s, in_play)]
+                if said:
+                    query.codrugs.extend(s for s in said if s not in query.codrugs)
+                else:
+                    absent.append(name)
             if absent and in_play:
                 titles = lookup.titles or list(last.drugs if last is not None else [])
                 query.decided = self.policy.not_mentioned(question, absent, titles)
@@ -147,7 +154,7 @@ class Planner:
 
     def _co_mentioned(
         self, question: str, lookup: DrugLookup, last: Turn | None
-    ) -> tuple[DrugLookup, str]:
+    ) -> tuple[DrugLookup, str, list[str]]:
         """Misspelt drug names are first looked for in the monographs in play, as names
         with no monograph are: "can I take it with ciprofloxcin?" after a question about X
         is about X when X's monograph names ciprofloxacin, even though ciprofloxacin has a
@@ -156,9 +163,9 @@ class Planner:
         ("it", "and with ...?"). A misspelt name they do not mention keeps its own
         monograph, searched beside them.
 
-        Returns the lookup and the question with every misspelt name they mention spelt
+        Returns the lookup, the question with every misspelt name they mention spelt
         as they spell it, so that the words searched for are theirs (whether or not the
-        drug has a monograph of its own)."""
+        drug has a monograph of its own), and those spellings."""
         exact = [m for m in lookup.matches if m.exact]
         fuzzy = [m for m in lookup.matches if not m.exact]
         if exact:
@@ -167,8 +174,9 @@ class Planner:
             in_play = list(last.docs)
             exact = self.drugs.carried(in_play).matches
         else:
-            return lookup, question
+            return lookup, question, []
         kept: list[DrugMatch] = []
+        respelt: list[str] = []
         for match in fuzzy:
             found = None
             if not set(match.docs) & set(in_play):
@@ -178,15 +186,17 @@ class Planner:
                 kept.append(match)
             else:
                 question = respell(question, match.said, found)
+                respelt.append(found)
         taken = {w for m in lookup.matches for w in m.said.split()}
         for said, spelling in self.drugs.misspelt(question, taken).items():
             if self.mentions(spelling, in_play):
                 question = respell(question, said, spelling)
+                respelt.append(spelling)
         if not fuzzy:
-            return lookup, question
+            return lookup, question, respelt
         titles = {m.title for m in exact}
         matches = [*exact, *(m for m in kept if m.title not in titles)]
-        return DrugLookup(matches=matches, unknown=lookup.unknown), question
+        return DrugLookup(matches=matches, unknown=lookup.unknown), question, respelt
 
 
 def clean(question: str) -> str:

@@ -254,6 +254,8 @@ class Intent:
     """The unit of a "how many weeks" question: the number must be of that kind."""
     units: tuple[re.Pattern[str], ...] = ()
     """Units the question asks its number in (see ``_ASKED_UNIT``)."""
+    words: frozenset[str] = frozenset()
+    """The question's content words and their initials: what indication it names."""
 
     @property
     def population(self) -> bool:
@@ -283,6 +285,7 @@ def intent_of(question: str) -> Intent:
         bool(BROAD.search(question)),
         how_many.group(1).lower() if how_many else "",
         tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
+        question_words(question),
     )
 
 
@@ -461,6 +464,157 @@ def _compatible(axis: str, wanted: frozenset[str], stated: frozenset[str]) -> bo
     if axis == "age":
         return "elderly" in wanted and stated == {"adult"}
     return False
+
+
+# -- scope: whom and what a dose statement is for ----------------------------------------------
+# A statement added beside the chosen one (a runner-up, a second part, a neighbour) must be
+# about the same patients: not an amount for another population (the children's line beside
+# the adults' one) nor for another indication ("for patients with X" when the question and
+# the chosen statement are about Y). The indication is not looked up in any list of diseases:
+# it is the phrase a statement scopes itself by ("patients with ...", "treatment of ...",
+# "dose for ...", a "Label:"), read against the question's own words and their initials.
+_WHO = (
+    r"(?:adults?|patients?|children|child|adolescents?|people|persons?|infants?|neonates?|"
+    r"women|men|those|individuals|subjects)"
+)
+_PHRASE = r"([^,.;:()\d]+)"
+_SCOPES = (
+    _rx(rf"\b{_WHO}\b[^,.;:()]{{0,40}}?\bwith\s+{_PHRASE}"),
+    _rx(rf"\b(?:treatment|management|prevention|prophylaxis|control) of\s+{_PHRASE}"),
+    _rx(rf"\b(?:to treat|treating|indicated (?:for|in))\s+{_PHRASE}"),
+    _rx(rf"\b(?:doses?|dosage|dosing|regimen)\s+(?:\w+\s+){{0,2}}?(?:for|in)\s+{_PHRASE}"),
+    re.compile(r"^\s*([A-Z][^:.\d]{2,50}):\s"),
+)
+_SCOPE_STOP = frozenset(
+    """is are was were be been being should must may might can could will would take takes
+    taking taken receive receives receiving given give start starts begin who whom which
+    that whose when where whether if than as the this these those it its""".split()
+)
+_SCOPE_FILLER = frozenset(
+    """a an the of and or to in on for at by with without their his her your any some all
+    other known history new newly previously patients patient people persons aged age ages
+    years year months old older younger weight weighing body impairment impaired function
+    functions disease diseases insufficiency failure dysfunction condition conditions
+    recommended usual starting initial maintenance maximum dose doses dosage dosing regimen
+    treatment therapy use note important warning warnings how much daily weekly""".split()
+)
+_WORD = re.compile(r"[a-z][a-z0-9'-]*")
+
+
+def _content(words: list[str]) -> list[str]:
+    """The words of a phrase that say what it is about: no filler, no qualifier word."""
+    return [
+        w
+        for w in words
+        if w not in _SCOPE_FILLER
+        and not any(rx.search(w) for values in AXES.values() for rx in values.values())
+    ]
+
+
+def scope_words(text: str) -> list[list[str]]:
+    """The content words of each phrase ``text`` scopes itself by ("For adults with
+    rheumatoid arthritis, ..." -> [["rheumatoid", "arthritis"]])."""
+    out = []
+    for rx in _SCOPES:
+        for m in rx.finditer(text):
+            words = []
+            for w in _WORD.findall(m.group(1).lower()):
+                if w in _SCOPE_STOP and words:
+                    break
+                if w not in _SCOPE_STOP:
+                    words.append(w)
+                if len(words) >= 6:
+                    break
+            content = _content(words)
+            if content:
+                out.append(content)
+    return out
+
+
+def _initials(words: list[str]) -> set[str]:
+    """The initials of every run of two or more words ("juvenile idiopathic arthritis"
+    -> "jia", ...): how an indication is abbreviated."""
+    return {
+        "".join(w[0] for w in words[i:j])
+        for i in range(len(words))
+        for j in range(i + 2, min(len(words), i + 6) + 1)
+    }
+
+
+def question_words(question: str) -> frozenset[str]:
+    """The question's content words and their initials (see ``scope_words``)."""
+    words = _content(_WORD.findall(question.lower()))
+    return frozenset(words) | frozenset(_initials(words))
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    return min(len(a), len(b)) >= 5 and a[:5] == b[:5]
+
+
+def names_scope(asked: frozenset[str], phrase: list[str]) -> bool:
+    """True when the question's words name the scope ``phrase`` (a word, a stem, or its
+    initials: "ra" for "rheumatoid arthritis")."""
+    if any(_same_word(w, q) for w in phrase for q in asked):
+        return True
+    return bool(_initials(phrase) & asked)
+
+
+def _stated(axis: str, layers: tuple[str, ...]) -> frozenset[str]:
+    """An axis read from the nearest layer that states any value of it."""
+    for layer in layers:
+        if stated := _axes_one(layer, axis):
+            return stated
+    return frozenset()
+
+
+def sub_population(intent: Intent, layers: tuple[str, ...]) -> frozenset[str]:
+    """The population values a statement is about that the question does not name (a
+    child, an organ's impairment, for a question about nobody in particular)."""
+    out: set[str] = set()
+    for axis in POPULATION_AXES:
+        if axis not in intent.qualifiers:
+            out |= _stated(axis, layers) - {"adult"}
+    return frozenset(out)
+
+
+def names_asked_scope(intent: Intent, text: str, context: tuple[str, ...] = ()) -> bool:
+    """True when the statement scopes itself ("for patients with ...") by an indication the
+    question names."""
+    layers = (text, *context[:1])
+    return any(names_scope(intent.words, s) for layer in layers for s in scope_words(layer))
+
+
+def other_scope(
+    intent: Intent,
+    text: str,
+    context: tuple[str, ...],
+    chosen: str,
+    chosen_context: tuple[str, ...],
+) -> str:
+    """Why the statement ``text``, added beside the ``chosen`` one, is about someone or
+    something else: "population" (it states an amount for a population the question does
+    not name and the chosen statement is not about), "indication" (an amount for another
+    indication than the one the question and the chosen statement name), or "".
+
+    Axes the question states are ``fit``'s conflicts; this reads the ones it leaves open.
+    """
+    if not TARGETS["amount"][1].search(text):
+        return ""
+    mine = (text, *context)
+    if sub_population(intent, mine) - sub_population(intent, (chosen, *chosen_context)):
+        return "population"
+    asked = intent.words
+    if not asked:
+        return ""
+    scopes = scope_words(text) or [s for layer in context[:1] for s in scope_words(layer)]
+    if not scopes or any(names_scope(asked, s) for s in scopes):
+        return ""
+    chosen_scopes = [s for layer in (chosen, *chosen_context[:1]) for s in scope_words(layer)]
+    if any(names_scope(asked, s) for s in chosen_scopes):
+        return "indication"
+    return ""
 
 
 def is_fragment(text: str) -> bool:

@@ -33,6 +33,9 @@ DOMINANT_SHARE = 0.6
 """When no drug is named and several monographs are indexed, the best monograph must hold
 this share of the retrieval score of the top passages to be answered from alone."""
 
+MENTIONING = 2
+"""Passages naming a co-drug of the question added to its evidence, per co-drug."""
+
 
 @dataclass(slots=True)
 class Retrieval:
@@ -82,6 +85,8 @@ class Retriever:
         )
         if query.docs is not None or len(self.files) <= 1 or not evidence:
             titles = query.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
+            if query.codrugs:
+                evidence += self._mentioning(query.codrugs, query.docs, query.exclude, evidence)
             return Retrieval(evidence, titles)
         share: dict[str, float] = {}
         for ev in evidence:
@@ -108,6 +113,38 @@ class Retriever:
         for token in dict.fromkeys(tokens):
             found &= self.lexical.scores(token)[candidates] > 0
         return bool(found.any())
+
+    def _mentioning(
+        self,
+        names: Sequence[str],
+        docs: Collection[str] | None,
+        exclude_faq_of: Collection[str],
+        have: list[Evidence],
+    ) -> list[Evidence]:
+        """Passages of ``docs`` that name one of ``names`` (a co-drug the question asks
+        about) and are not in ``have`` yet: the interaction a monograph states must reach
+        the answerer even when the rest of the question matches other passages better."""
+        candidates = self._allowed(docs, exclude_faq_of)
+        taken = {e.chunk.id for e in have}
+        floor = min((e.score for e in have), default=0.0)
+        out: list[Evidence] = []
+        for name in names:
+            tokens = list(dict.fromkeys(tokenize(name)))
+            if not tokens or not len(candidates):
+                continue
+            total = np.zeros(len(candidates))
+            found = np.ones(len(candidates), dtype=bool)
+            for token in tokens:
+                sub = self.lexical.scores(token)[candidates]
+                found &= sub > 0
+                total += sub
+            for j in np.argsort(-np.where(found, total, -1.0), kind="stable")[:MENTIONING]:
+                chunk = self.lexical.chunks[int(candidates[j])]
+                if not found[j] or chunk.id in taken or not self._current(chunk):
+                    continue
+                taken.add(chunk.id)
+                out.append(Evidence(chunk=chunk, score=floor, lexical=float(total[j])))
+        return out
 
     def search(
         self,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from monorag.bench.corpus import rename, shuffle_sections, synthesize, touch
 from monorag.bench.questions import make_questions
 from monorag.bench.report import COLUMNS, METRICS, ratio, render_markdown
-from monorag.bench.runner import BenchConfig, CorpusSpec, percentile, run
+from monorag.bench.runner import BenchConfig, CorpusSpec, merge, percentile, run
 from monorag.ingest.parse import parse_file
 from monorag.settings import Settings
 from monorag.ui.cli import app
@@ -148,6 +148,44 @@ def test_bench_refuses_a_bad_corpus_before_anything_runs(corpus: str, message: s
     assert result.output.startswith("error: ") and message in result.output
 
 
+def test_bench_only_names_a_corpus_of_the_run() -> None:
+    """`--only` splits a long run over sessions; a name that is not a corpus of this run
+    is refused before anything is measured."""
+    result = CliRunner().invoke(app, ["bench", "--large", "--only", "larg"])
+    assert result.exit_code == 2, result.output
+    assert "--only larg: not a corpus of this run (bundled, ema, large)" in result.output
+
+
+def test_earlier_corpora_join_the_report_marked_with_when_they_were_measured() -> None:
+    """`--include`: a long run's report shows corpora measured in earlier runs, dated; a
+    corpus measured now is not replaced by an earlier figure."""
+
+    def corpus(name: str, size: int, p95: float) -> dict[str, object]:
+        figures = {"ask_p95_ms": p95}
+        return {"name": name, "label": name, "monographs": size, "questions": 1, "monorag": figures}
+
+    results = {"started": "2026-12-02 17:01", "corpora": [corpus("large", 10_000, 40.0)]}
+    earlier = {
+        "started": "2026-11-27 06:13",
+        "corpora": [corpus("large", 10_000, 99.0), corpus("c2000", 2000, 38.9)],
+    }
+    merge(results, earlier)
+    corpora = results["corpora"]
+    assert [c["name"] for c in corpora] == ["c2000", "large"]
+    assert corpora[1]["monorag"] == {"ask_p95_ms": 40.0}
+    assert [c["measured"] for c in corpora] == ["2026-11-27 06:13", "2026-12-02 17:01"]
+    text = render_markdown(results)
+    assert "| Kinds | Measured |" in text and "| 2026-11-27 06:13 |" in text
+
+
+def test_bench_include_refuses_a_file_that_is_not_results(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]", encoding="utf-8")
+    result = CliRunner().invoke(app, ["bench", "--include", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert f"--include {bad}: not a results file of monorag bench" in result.output
+
+
 @pytest.mark.slow
 def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
     tiny = tmp_path / "tiny"
@@ -222,6 +260,22 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
     again = run(config)["corpora"][0]
     assert again["monorag"]["ingest_s"] == ours["ingest_s"], "full ingest not repeated"
     assert again["monorag"]["ask_p95_ms"] > 0 and "baseline" not in again
+
+    # --only: one corpus of the run, here the generated one, kept from its saved results.
+    only = tmp_path / "docs" / "only.md"
+    args = ["bench", "--corpus", f"tiny={tiny}", "--large", "--large-size", "3", "--only"]
+    args += ["large", "--work", str(tmp_path / "work"), "--resume", "--out", str(only)]
+    args += ["--plot", str(tmp_path / "docs" / "only.png")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    kept = json.loads(only.with_suffix(".json").read_text(encoding="utf-8"))["corpora"]
+    assert [c["name"] for c in kept] == ["large"] and kept[0] == large
+    # --include: the first run's corpora join the report of the split run.
+    result = CliRunner().invoke(app, [*args, "--include", str(out.with_suffix(".json"))])
+    assert result.exit_code == 0, result.output
+    kept = json.loads(only.with_suffix(".json").read_text(encoding="utf-8"))["corpora"]
+    assert [c["name"] for c in kept] == ["tiny", "large"]
+    assert kept[0]["measured"] == raw["started"]
 
 
 def test_a_new_run_keeps_the_hand_written_sections(

@@ -1,0 +1,134 @@
+"""Issue 12, class 4: an interaction the monograph states is never answered "not covered".
+
+A question that names a second drug (the interacting drug, a regimen's companion) is about
+the statement that names it. Such a statement reaches the answerer even when the rest of
+the question matches other passages better, and it is given whatever its support: the
+support threshold is calibrated on questions of another shape, and a refusal here would
+deny an interaction the monograph states.
+
+The monographs are written here; the support threshold is set so high that support alone
+would refuse every question (the last test shows it does), so only the co-drug rule can
+answer. Fast tier: hash embedder, in-memory index.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.ingest.pipeline import ingest
+from monorag.qa.conversation import Conversation
+from monorag.qa.engine import Engine
+from tests.conftest import make_fast_settings
+
+VELOTREXIN = """---
+title: Velotrexin
+description: >-
+  Velotrexin film-coated tablets for hypertension.
+lastModified: '2025-05-01'
+---
+## Dosage
+
+The recommended velotrexin dose for hypertension is 150 mg once daily, taken with a light
+meal. The dose may be increased to 300 mg once daily after two weeks.
+
+## Renal Impairment
+
+No velotrexin dose change is needed in mild or moderate renal impairment. Avoid it when the
+creatinine clearance is under 30 mL/min.
+
+## Other Medicines
+
+Tell your doctor about every medicine you take, including medicines obtained without a
+prescription.
+
+Do not take velotrexin with ciclosporin, a medicine used after an organ transplant: it
+raises velotrexin levels in the blood several-fold.
+
+Potassium supplements and salt substitutes containing potassium may raise blood potassium.
+
+Velotrexin may lower blood pressure further when taken with other blood-pressure medicines
+such as ramlexen.
+
+## Storage
+
+Keep the tablets in the original package below 30 °C.
+"""
+
+RAMLEXEN = """---
+title: Ramlexen
+lastModified: '2025-02-01'
+---
+## Dosage
+
+The usual ramlexen dose is 5 mg once daily in the morning.
+
+## Side Effects
+
+Dry cough is common with ramlexen.
+"""
+
+NEVER = 0.99
+"""A support threshold no hash-embedder answer reaches: support alone refuses."""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    folder = tmp_path_factory.mktemp("codrug")
+    (folder / "velotrexin.md").write_text(VELOTREXIN, encoding="utf-8")
+    (folder / "ramlexen.md").write_text(RAMLEXEN, encoding="utf-8")
+    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": NEVER})
+    assert ingest([folder], settings, hash_embedder).ok
+    return Engine(settings, hash_embedder)
+
+
+def test_a_co_drug_without_a_monograph_is_answered_from_the_statement_naming_it(
+    engine: Engine,
+) -> None:
+    answer = engine.ask("velotrexin in a transplant pt on ciclosporin?")
+    assert not answer.abstained, answer.text
+    assert "Do not take velotrexin with ciclosporin" in answer.text
+    assert {(c.drug, c.section) for c in answer.citations} == {("Velotrexin", "Other Medicines")}
+
+
+def test_a_follow_up_interaction_question_is_answered_from_the_conversations_monograph(
+    engine: Engine,
+) -> None:
+    conversation = Conversation()
+    engine.ask("velotrexin dose for hypertension?", conversation=conversation)
+    answer = engine.ask("and with ciclosporin?", conversation=conversation)
+    assert not answer.abstained, answer.text
+    assert "ciclosporin" in answer.text and "raises velotrexin levels" in answer.text
+    assert {c.drug for c in answer.citations} == {"Velotrexin"}
+
+
+def test_a_co_drug_with_a_monograph_of_its_own_is_answered_from_the_statement_naming_it(
+    engine: Engine,
+) -> None:
+    """Both drugs have monographs: the statement of one that names the other answers."""
+    answer = engine.ask("velotrexin plus ramlexen?")
+    assert not answer.abstained, answer.text
+    assert "such as ramlexen" in answer.text
+    assert ("Velotrexin", "Other Medicines") in {(c.drug, c.section) for c in answer.citations}
+
+
+def test_the_passage_naming_the_co_drug_joins_the_evidence(engine: Engine) -> None:
+    """Even when one passage is retrieved, the one naming the co-drug is handed over too."""
+    query = engine.plan("velotrexin dose with food, on ciclosporin?")
+    assert query.codrugs == ["ciclosporin"]
+    evidence = engine.retrieve_for(query, k=1).evidence
+    assert any("ciclosporin" in e.chunk.text for e in evidence)
+    assert len({e.chunk.id for e in evidence}) == len(evidence)
+
+
+def test_a_co_drug_the_monograph_does_not_name_is_still_not_mentioned(engine: Engine) -> None:
+    answer = engine.ask("velotrexin with tacrolimus?")
+    assert answer.abstained
+    assert "does not mention tacrolimus" in answer.text
+
+
+def test_without_a_co_drug_support_alone_refuses(engine: Engine) -> None:
+    """The control: the same monograph, a question naming no second drug, is refused by
+    the threshold; so the answers above are the co-drug rule's."""
+    answer = engine.ask("velotrexin in a transplant patient?")
+    assert answer.abstained

@@ -1,0 +1,292 @@
+"""Statements added beside the chosen one (issue 12: a dose for the wrong population).
+
+When the answerer adds a runner-up, a second part or a neighbouring sentence to the
+statement it chose, that statement must not state an amount for another population
+(the children's dose beside the adults') or another indication (the psoriasis dose beside
+the arthritis one) than the question and the chosen statement are about; a question that
+names nobody in particular keeps the general (adult) statement. The monographs are written
+here, in three styles: US prescribing information (long sentences), a patient leaflet's
+list, and an organ-impairment section. Fast tier: hash embedder, in-memory index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.ingest.pipeline import ingest
+from monorag.qa.answer import ExtractiveAnswerer
+from monorag.qa.engine import Engine
+from monorag.qa.reader import (
+    fit,
+    intent_of,
+    names_scope,
+    other_scope,
+    scope_words,
+    sub_population,
+)
+from monorag.settings import AnswerSettings
+from monorag.text import unit_layout
+from monorag.types import Chunk, Evidence
+from tests.conftest import make_fast_settings
+
+USPI = """---
+title: Examplomab
+description: >-
+  Examplomab is a test medicine for arthritis and skin disease written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2 DOSAGE AND ADMINISTRATION
+
+### 2.2 Recommended Dosage for Arthritis and Skin Disease
+
+For adults with rheumatoid arthritis, the recommended starting dosage of examplomab tablets is 5 mg orally once weekly, and the dosage may be increased to achieve optimal response, but doses greater than 15 mg once weekly are associated with more serious adverse reactions. For pediatric patients with polyarticular juvenile idiopathic arthritis, the recommended starting dosage of examplomab is 8 mg/m² orally once weekly, and for adults with severe plaque psoriasis, the recommended starting dosage is 12 mg to 20 mg orally once weekly.
+
+### 2.3 Recommended Dosage for Gout
+
+For adults with gout, the recommended dosage of examplomab is 40 mg orally once daily. For adults with recurrent uric acid stones, examplomab tablets are given at 60 mg orally twice daily with plenty of fluids after meals.
+"""  # noqa: E501 - a monograph's lines are as long as its paragraphs
+
+LEAFLET = """---
+title: Examplodol
+description: >-
+  Examplodol is a test medicine for high blood pressure written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to take Examplodol
+
+The recommended dose of Examplodol is:
+
+* Adults: one 20 mg tablet of examplodol once a day, in the morning.
+* Children aged 6 to 11 years should be given a 10 mg tablet of the children's strength twice daily.
+
+### Patients with kidney problems
+
+Patients with moderate renal impairment take 5 mg of examplodol once a day. Patients with severe renal impairment take 2.5 mg of examplodol once a day.
+"""  # noqa: E501
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over the two monographs; abstention off so that every pick is visible."""
+    folder = tmp_path_factory.mktemp("neighbours")
+    (folder / "examplomab.md").write_text(USPI, encoding="utf-8")
+    (folder / "examplodol.md").write_text(LEAFLET, encoding="utf-8")
+    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
+    assert ingest([folder], settings, hash_embedder).ok
+    return Engine(settings, hash_embedder)
+
+
+RA = (
+    "For adults with rheumatoid arthritis, the recommended starting dosage is 5 mg orally "
+    "once weekly."
+)
+OTHERS = (
+    "For pediatric patients with polyarticular juvenile idiopathic arthritis, the "
+    "recommended starting dosage is 8 mg/m² orally once weekly, and for adults with severe "
+    "plaque psoriasis, the recommended starting dosage is 12 mg to 20 mg orally once weekly."
+)
+PSORIASIS = "For adults with plaque psoriasis, the recommended dosage is 12 mg once weekly."
+
+
+# -- the reader: what a statement is scoped to ------------------------------------------------
+
+
+def test_scope_phrases_are_read_without_a_list_of_diseases() -> None:
+    assert scope_words(RA) == [["rheumatoid", "arthritis"]]
+    assert scope_words(OTHERS) == [
+        ["polyarticular", "juvenile", "idiopathic", "arthritis"],
+        ["plaque", "psoriasis"],
+    ]
+    assert scope_words("The recommended dose for myeloma is 4 mg daily.") == [["myeloma"]]
+    assert scope_words("Myeloma: take 4 mg daily.") == [["myeloma"]]
+    # Who and how much are qualifiers or filler, not an indication.
+    assert scope_words("Patients with severe renal impairment take 2 mg.") == []
+    assert scope_words("Adults: 20 mg once a day.") == []
+    assert scope_words("Take 20 mg with food.") == []
+
+
+def test_an_indication_is_named_by_a_word_a_stem_or_its_initials() -> None:
+    asked = intent_of("starting dose for RA?").words
+    assert names_scope(asked, ["rheumatoid", "arthritis"])
+    assert not names_scope(asked, ["plaque", "psoriasis"])
+    assert names_scope(intent_of("pjia dose").words, scope_words(OTHERS)[0])
+    assert names_scope(intent_of("dose for psoriatic skin").words, ["plaque", "psoriasis"])
+
+
+def test_an_added_amount_for_another_population_or_indication_is_refused() -> None:
+    ra = intent_of("starting dose for RA")
+    # The children's and the psoriasis doses beside the adults' arthritis dose.
+    assert other_scope(ra, OTHERS, (), RA, ()) == "population"
+    assert other_scope(ra, PSORIASIS, (), RA, ()) == "indication"
+    # A question that names both indications asks for both statements.
+    both = intent_of("dose for RA and for psoriasis")
+    assert other_scope(both, PSORIASIS, (), RA, ()) == ""
+    # A statement with no scope of its own, or without an amount, may join.
+    assert other_scope(ra, "The dosage may be increased to 15 mg once weekly.", (), RA, ()) == ""
+    assert other_scope(ra, "For adults with plaque psoriasis, see 2.4.", (), RA, ()) == ""
+
+
+def test_a_question_about_nobody_in_particular_keeps_the_adult_statement() -> None:
+    general = intent_of("examplodol dose?")
+    adults = "Adults: one 20 mg tablet once a day."
+    children = "Children aged 6 to 11 years: one 10 mg tablet once a day."
+    renal = "Patients with severe renal impairment take 2.5 mg once a day."
+    assert sub_population(general, (adults,)) == frozenset()
+    assert sub_population(general, (children,)) == {"child"}
+    # Beside the adults' line, the children's and the kidney line are someone else's ...
+    assert other_scope(general, children, (), adults, ()) == "population"
+    assert other_scope(general, renal, (), adults, ()) == "population"
+    # ... but the adults' line is never taken away from a general question.
+    assert other_scope(general, adults, (), children, ()) == ""
+    # A question that names the population reads it with ``fit`` instead.
+    assert other_scope(intent_of("examplodol dose for children?"), children, (), adults, ()) == ""
+
+
+def test_severity_of_an_impairment_the_question_names_is_fits_conflict() -> None:
+    severe = intent_of("examplodol dose in severe renal impairment?")
+    moderate = "Patients with moderate renal impairment take 5 mg once a day."
+    assert other_scope(severe, moderate, (), "Patients with severe renal ...", ()) == ""
+    assert fit(severe, moderate).conflicts == 1
+
+
+# -- the answerer's choice, with the scores fixed -----------------------------------------------
+# ``select`` over one passage whose sentences get the in-context similarities given (no
+# re-rank, every term of the same weight): the near-tie the real model produces on a US-PI
+# dosing paragraph, reproduced without it.
+
+
+class _Vectors:
+    def __init__(self, rows: dict[str, np.ndarray]) -> None:
+        self.rows = rows
+
+    def first(self, counts: dict[str, int]) -> dict[str, np.ndarray]:
+        return {k: self.rows[k][:n] for k, n in counts.items() if k in self.rows}
+
+
+class _Lexical:
+    def idf(self, term: str) -> float:
+        return 1.0
+
+
+def _section(monograph: str, heading: str) -> str:
+    return monograph.split(heading, 1)[1].split("\n#", 1)[0].strip()
+
+
+def pick(question: str, text: str, similarities: list[float], section: str = "Dosage") -> str:
+    """The answer ``select`` quotes from ``text`` (statements joined by " | ")."""
+    chunk = Chunk(
+        id="c1",
+        drug="Examplomab",
+        aliases=(),
+        section=section,
+        kind="section",
+        text=text,
+        source="examplomab.md",
+        doc="examplomab",
+        rev="r",
+        last_modified="",
+        content_hash="h",
+        ordinal=0,
+    )
+    assert len(unit_layout(text)) == len(similarities)
+    query = np.zeros(4, dtype=np.float32)
+    query[0] = 1.0
+    rows = np.zeros((len(similarities), 4), dtype=np.float32)
+    rows[:, 0] = similarities
+    answerer = ExtractiveAnswerer(
+        _Vectors({"c1": rows}),
+        None,  # type: ignore[arg-type] - no re-rank, no model call
+        _Lexical(),  # type: ignore[arg-type]
+        AnswerSettings(rerank=0),
+        None,  # type: ignore[arg-type] - select never refuses
+    )
+    selection = answerer.select(question, question, query, [Evidence(chunk, 1.0)])
+    return " | ".join(u.text for u in selection.units)
+
+
+ARTHRITIS = _section(USPI, "Arthritis and Skin Disease")
+GOUT = _section(USPI, "Recommended Dosage for Gout")
+ADULTS_CHILDREN = _section(LEAFLET, "How to take Examplodol")
+RENAL = _section(LEAFLET, "Patients with kidney problems")
+
+
+def test_uspi_next_sentence_with_the_childrens_and_psoriasis_doses_stays_out() -> None:
+    answer = pick("examplomab starting dose for RA", ARTHRITIS, [0.60, 0.58])
+    assert "5 mg orally once weekly" in answer
+    assert "8 mg/m" not in answer and "12 mg to 20 mg" not in answer
+
+
+def test_uspi_the_named_indication_wins_a_near_tie() -> None:
+    answer = pick("examplomab starting dose for pJIA", ARTHRITIS, [0.60, 0.59])
+    assert "8 mg/m" in answer
+    assert "5 mg orally once weekly" not in answer
+
+
+def test_uspi_another_indications_sentence_stays_out() -> None:
+    answer = pick("examplomab dose for gout", GOUT, [0.60, 0.72])
+    assert "40 mg" in answer
+    assert "60 mg" not in answer
+    # Asked for both, neither is another indication's (the answerer's near-duplicate rule
+    # may still quote one: the two sentences say nearly the same words).
+    both = intent_of("examplomab dose for gout or uric acid stones")
+    gout, stones = (s.strip() + "." for s in GOUT.split(".")[:2])
+    assert other_scope(both, stones, (), gout, ()) == ""
+    assert other_scope(intent_of("examplomab dose for gout"), stones, (), gout, ()) == "indication"
+
+
+def test_leaflet_list_general_question_gets_the_adults_item_only() -> None:
+    # The lead-in, the adults' item, the children's item.
+    assert "20 mg tablet" in pick("examplodol dose", ADULTS_CHILDREN, [0.3, 0.60, 0.59])
+    assert "10 mg tablet" not in pick("examplodol dose", ADULTS_CHILDREN, [0.3, 0.60, 0.59])
+    # The children's item a little closer: the adults' one is still the answer.
+    answer = pick("examplodol dose", ADULTS_CHILDREN, [0.3, 0.59, 0.60])
+    assert "20 mg tablet" in answer and "10 mg tablet" not in answer
+
+
+def test_leaflet_general_question_never_loses_the_adults_item() -> None:
+    """The reverse case: the children's item ahead by a runner-up's margin; the adults'
+    one is still the answer (a general question is about the general patient)."""
+    answer = pick("examplodol dose", ADULTS_CHILDREN, [0.3, 0.56, 0.60])
+    assert "20 mg tablet" in answer and "10 mg tablet" not in answer
+    # Far behind, it is no answer to the question.
+    assert "20 mg tablet" not in pick("examplodol dose", ADULTS_CHILDREN, [0.3, 0.40, 0.60])
+
+
+def test_leaflet_list_children_question_gets_the_childrens_item() -> None:
+    answer = pick("examplodol dose for children", ADULTS_CHILDREN, [0.3, 0.60, 0.60])
+    assert "10 mg tablet" in answer and "20 mg tablet" not in answer
+
+
+def test_renal_severity_and_the_general_question() -> None:
+    severe = pick("examplodol dose in severe renal impairment", RENAL, [0.60, 0.60])
+    assert "2.5 mg" in severe and "take 5 mg" not in severe
+    moderate = pick("examplodol dose in moderate renal impairment", RENAL, [0.60, 0.60])
+    assert "take 5 mg" in moderate and "2.5 mg" not in moderate
+
+
+# -- the engine, end to end (hash embedder) ---------------------------------------------------
+
+
+def test_engine_leaflet_general_question_gets_the_adult_item(engine: Engine) -> None:
+    answer = engine.ask("how much examplodol per day?")
+    assert "20 mg tablet" in answer.text
+    assert "10 mg tablet" not in answer.text
+    assert "2.5 mg" not in answer.text
+
+
+def test_engine_children_question_gets_the_childrens_item(engine: Engine) -> None:
+    answer = engine.ask("examplodol dose for children?")
+    assert "10 mg tablet" in answer.text
+    assert "20 mg tablet" not in answer.text
+
+
+def test_engine_uspi_named_indication(engine: Engine) -> None:
+    answer = engine.ask("examplomab starting dose for rheumatoid arthritis")
+    assert "5 mg orally once weekly" in answer.text
+    assert "8 mg/m" not in answer.text and "12 mg to 20 mg" not in answer.text
