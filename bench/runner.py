@@ -367,7 +367,7 @@ def _wait(
             return proc.returncode, rusage, samples
         if time.monotonic() >= next_sample:
             rss = rss_mb(proc.pid)
-            if rss is not None:
+            if rss:  # none (gone) or 0 (just forked, nothing mapped yet) is no sample
                 samples.append((round(time.monotonic() - started, 1), round(rss, 1)))
             next_sample += every
         if time.monotonic() > deadline:
