@@ -366,9 +366,9 @@ def _wait(
             proc.returncode = os.waitstatus_to_exitcode(status)
             return proc.returncode, rusage, samples
         if time.monotonic() >= next_sample:
-            rss = rss_mb(proc.pid)
-            if rss:  # none (gone) or 0 (just forked, nothing mapped yet) is no sample
-                samples.append((round(time.monotonic() - started, 1), round(rss, 1)))
+            rss = round(rss_mb(proc.pid) or 0.0, 1)
+            if rss > 0:  # gone, or just forked with next to nothing mapped: no sample
+                samples.append((round(time.monotonic() - started, 1), rss))
             next_sample += every
         if time.monotonic() > deadline:
             proc.kill()
