@@ -105,14 +105,22 @@ class Retriever:
 
     def mentions(self, name: str, docs: Collection[str]) -> bool:
         """True when the current text of one of ``docs`` contains every word of ``name``."""
-        tokens = tokenize(name)
-        candidates = self._allowed(docs, ())
-        if not tokens or not len(candidates):
-            return False
-        found = np.ones(len(candidates), dtype=bool)
-        for token in dict.fromkeys(tokens):
-            found &= self.lexical.scores(token)[candidates] > 0
+        found, _ = self._naming(name, self._allowed(docs, ()))
         return bool(found.any())
+
+    def _naming(self, name: str, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``candidates`` (lexical positions) contain every word of ``name``, and
+        their summed BM25 score for those words."""
+        tokens = list(dict.fromkeys(tokenize(name)))
+        if not tokens or not len(candidates):
+            return np.zeros(len(candidates), dtype=bool), np.zeros(len(candidates))
+        found = np.ones(len(candidates), dtype=bool)
+        total = np.zeros(len(candidates))
+        for token in tokens:
+            sub = self.lexical.scores(token)[candidates]
+            found &= sub > 0
+            total += sub
+        return found, total
 
     def _mentioning(
         self,
@@ -129,15 +137,9 @@ class Retriever:
         floor = min((e.score for e in have), default=0.0)
         out: list[Evidence] = []
         for name in names:
-            tokens = list(dict.fromkeys(tokenize(name)))
-            if not tokens or not len(candidates):
+            found, total = self._naming(name, candidates)
+            if not found.any():
                 continue
-            total = np.zeros(len(candidates))
-            found = np.ones(len(candidates), dtype=bool)
-            for token in tokens:
-                sub = self.lexical.scores(token)[candidates]
-                found &= sub > 0
-                total += sub
             for j in np.argsort(-np.where(found, total, -1.0), kind="stable")[:MENTIONING]:
                 chunk = self.lexical.chunks[int(candidates[j])]
                 if not found[j] or chunk.id in taken or not self._current(chunk):
