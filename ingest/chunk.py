@@ -10,26 +10,32 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from monorag.text import blocks, sentences
+from monorag.text import blocks, is_lead_in, is_list_item, sentences
 from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph, chunk_id
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts word pieces (special tokens included) of each text; see ``Embedder.count_tokens_many``."""
 
 
-def _pack(pieces: list[str], costs: list[int], budget: int, joiner: str) -> list[str]:
-    """Greedily join consecutive pieces while their summed cost stays within budget."""
+def _pack(
+    pieces: list[str], costs: list[int], budget: int, joiner: str | Sequence[str]
+) -> list[str]:
+    """Greedily join consecutive pieces while their summed cost stays within budget.
+
+    ``joiner`` is one separator, or the separator to put before each piece (a list item
+    or paragraph after a blank line, a sentence of the same paragraph after a newline)."""
+    seps = [joiner] * len(pieces) if isinstance(joiner, str) else list(joiner)
     out: list[str] = []
     current: list[str] = []
     used = 0
-    for piece, cost in zip(pieces, costs, strict=True):
+    for piece, cost, sep in zip(pieces, costs, seps, strict=True):
         if current and used + cost > budget:
-            out.append(joiner.join(current))
+            out.append("".join(current))
             current, used = [], 0
-        current.append(piece)
+        current.append(f"{sep}{piece}" if current else piece)
         used += cost
     if current:
-        out.append(joiner.join(current))
+        out.append("".join(current))
     return out
 
 
@@ -59,24 +65,34 @@ def split_text(
     sentence_counts = iter(count(flat) if flat else [])
     units: list[str] = []
     known: list[int | None] = []
+    # Blocks stay apart as the section has them (a blank line), pieces of one block on
+    # lines of their own: a list item or paragraph is still one when read back.
+    seps: list[str] = []
     for i, block in enumerate(pieces):
         if i not in split:
             units.append(block)
             known.append(block_counts[i])
+            seps.append("\n\n")
             continue
-        for sentence in split[i]:
+        for j, sentence in enumerate(split[i]):
             cost = next(sentence_counts)
             if cost - 2 <= budget:
                 units.append(sentence)
                 known.append(cost)
+                seps.append("\n" if j else "\n\n")
             else:
                 words = _split_words(sentence, count, budget)
                 units.extend(words)
                 known.extend([None] * len(words))
+                seps.extend(["\n" if j or k else "\n\n" for k in range(len(words))])
     missing = [u for u, k in zip(units, known, strict=True) if k is None]
     counted = iter(count(missing) if missing else [])
     costs = [(k if k is not None else next(counted)) - 2 + 1 for k in known]
-    parts = _pack(units, costs, budget, "\n")
+    parts = _pack(units, costs, budget, seps)
+    # A part opened by its list's lead-in keeps it only where it still fits.
+    led = _with_lead_ins(parts)
+    fits = count([f"{header}\n{p}" for p in led])
+    parts = [p if n <= max_tokens else plain for p, plain, n in zip(led, parts, fits, strict=True)]
     # Verify with the real tokenizer: joins can merge pieces differently at the seams.
     out: list[str] = []
     for part, total in zip(parts, count([f"{header}\n{p}" for p in parts]), strict=True):
@@ -84,6 +100,23 @@ def split_text(
             out.append(part if total <= max_tokens else _trim(header, part, count, max_tokens))
         else:
             out.extend(split_text(header, part, count, max_tokens - 4))
+    return out
+
+
+def _with_lead_ins(parts: list[str]) -> list[str]:
+    """``parts`` with a part that starts inside a list opened by its list's lead-in line
+    ("Do not take X:"), repeated from the part before: an item cut from it ("if you are
+    taking Y.") no longer says what it is a case of."""
+    out: list[str] = []
+    lead = ""
+    for part in parts:
+        lines = [line for line in part.split("\n") if line.strip()]
+        if out and lead and lines and is_list_item(lines[0]):
+            part = f"{lead}\n\n{part}"
+        for line in lines:
+            if not is_list_item(line):
+                lead = line if is_lead_in(line) else ""
+        out.append(part)
     return out
 
 

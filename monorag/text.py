@@ -83,19 +83,50 @@ def normalise_question(text: str) -> str:
 # -- sentences, list items and units ---------------------------------------------------
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_LOWER_START = re.compile(r"^\s*[a-z]")
+_BARE_MARKER = re.compile(r"^\s*[-*+•]\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|approx|incl|vs|Dr|Fig|No|etc)\.$", re.IGNORECASE)
 
 
+LEAD_IN_WORDS = 30
+"""A line ending in ":" of at most this many words introduces the list after it."""
+LEAD_IN_HEADING = 8
+"""A lead-in without a colon is a short heading-like line of at most this many words
+("Do not take X"); a full sentence before a list is not its lead-in."""
+_ENDS_SENTENCE = re.compile(r"[.!?]\s*$")
+
+
+def is_list_item(line: str) -> bool:
+    """True when ``line``, a paragraph's first line, starts a list item: "* ...", "- ...",
+    "2. ...", or a lower-case start ("if you are taking ..."), which no sentence has:
+    converted leaflets lose many lists' markers."""
+    return bool(_LIST_ITEM.match(line) or _BARE_MARKER.match(line) or _LOWER_START.match(line))
+
+
+def is_lead_in(line: str) -> bool:
+    """True when ``line`` (one sentence or line, not a list item) can introduce a list."""
+    n = len(line.split())
+    if line.rstrip().endswith(":"):
+        return n <= LEAD_IN_WORDS
+    return 0 < n <= LEAD_IN_HEADING and not _ENDS_SENTENCE.search(line)
+
+
 def blocks(text: str) -> list[str]:
-    """Paragraphs and list items of a section's text, in order."""
+    """Paragraphs and list items of a section's text, in order (a marker alone on its
+    line, then a paragraph, is one item: "* paragraph")."""
     out: list[str] = []
     current: list[str] = []
     for line in text.split("\n"):
         if not line.strip():
-            if current:
+            if current and not (len(current) == 1 and _BARE_MARKER.match(current[0])):
                 out.append(" ".join(current))
                 current = []
+            continue
+        if _BARE_MARKER.match(line):
+            if current:
+                out.append(" ".join(current))
+            current = [line.strip()]
             continue
         if _LIST_ITEM.match(line) and current:
             out.append(" ".join(current))
@@ -145,6 +176,10 @@ def unit_layout(text: str) -> list[tuple[int, int, int]]:
     block_end = 0
     in_item = 0
     items = 0
+    pending = 0
+    """An item whose marker stood alone on its line ("*", blank line, paragraph: a common
+    artefact of converted leaflets): the next paragraph is that item's text."""
+    after_blank = True
 
     def flush() -> None:
         if block_start is None:
@@ -164,16 +199,27 @@ def unit_layout(text: str) -> list[tuple[int, int, int]]:
         pos = end + 1
         if not line.strip():
             flush()
-            block_start, in_item = None, 0
+            block_start, in_item, after_blank = None, 0, True
+            continue
+        fresh, after_blank = after_blank, False
+        if _BARE_MARKER.match(line):
+            flush()
+            items += 1
+            block_start, in_item, pending = None, 0, items
             continue
         marker = _LIST_ITEM.match(line)
         if marker:
             flush()
             items += 1
-            block_start, block_end, in_item = start + marker.end(), end, items
+            block_start, block_end, in_item, pending = start + marker.end(), end, items, 0
             continue
         if block_start is None:
-            block_start = start
+            if not pending and fresh and _LOWER_START.match(line):
+                # A paragraph that starts in lower case is a list item whose marker the
+                # conversion lost ("Do not take X" / "if you are taking Y.").
+                items += 1
+                pending = items
+            block_start, in_item, pending = start, pending, 0
         block_end = end
     flush()
     return spans

@@ -14,7 +14,7 @@ here knows any particular drug or question: the same scoring runs on every monog
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,9 @@ from monorag.index.vectors import VectorFile
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.reader import (
     AXES,
+    SCHEDULE,
     TARGETS,
+    VERDICT,
     Fit,
     Intent,
     fit,
@@ -36,7 +38,7 @@ from monorag.qa.reader import (
     sub_population,
 )
 from monorag.settings import AnswerSettings
-from monorag.text import tokenize, unit_layout
+from monorag.text import LEAD_IN_WORDS, is_lead_in, tokenize, unit_layout
 from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
 
 if TYPE_CHECKING:
@@ -52,6 +54,9 @@ _LIST_QUESTION = re.compile(
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
 _FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
+_CONTINUES = re.compile(
+    r"^(?:thereafter|then|after (?:that|this)|afterwards|subsequently)\b", re.IGNORECASE
+)
 _NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
 _GENERIC = frozenset(
     """what how when which who does do can should much many dose dosage doses recommended
@@ -89,13 +94,12 @@ READER = [
     W_COMPOSITION,
     W_CODRUG,
 ]
-LEAD_IN_WORDS = 30
-"""A list item is quoted with the sentence that introduces its list up to this length."""
 ITEM_WORDS = 40
 """A list item up to this length is quoted whole (all its sentences)."""
-LEAD_IN_HEADING = 8
-"""A lead-in without a colon is a short heading-like line of at most this many words."""
-_ENDS_SENTENCE = re.compile(r"[.!?]\s*$")
+SHORT_RUN = 8
+SHORT_ITEM = 20
+"""A paragraph is read as an item of a list whose markers were lost when at most this many
+short paragraphs (each at most ``SHORT_ITEM`` words) stand between it and a line ending in ":"."""
 COVER_MARGIN = 0.15
 """A runner-up that states a part of the question the best statement leaves out (the
 other population named, the half-life after the enzyme) may be this far below it."""
@@ -143,6 +147,11 @@ class Unit:
     """The sentence that introduces the unit's list ("Do not take X if:"), quoted with it."""
     lead_index: int = -1
     """Where ``lead`` stands in the passage (it is quoted as a statement of its own)."""
+    outer: str = ""
+    """When ``lead`` heads a group inside a list (an item ending in ":"), the sentence that
+    introduces the whole list ("Do not take X"): which group is nested under which cannot
+    be read from flat markers, and the list's own lead-in is true of every item."""
+    outer_index: int = -1
     context: tuple[str, ...] = ()
     """What the unit is read under for qualifiers: its list item's first sentence, the
     sentence before it, its lead-in, its heading (nearest first)."""
@@ -188,7 +197,7 @@ class ExtractiveAnswerer:
             query.terms,
             query.vector,
             retrieval.evidence,
-            titles=query.titles,
+            named=query.named,
             codrugs=query.codrugs,
         )
         chosen = {id(u) for u in selection.units}
@@ -222,15 +231,16 @@ class ExtractiveAnswerer:
         terms: str,
         query_vector: np.ndarray,
         evidence: list[Evidence],
-        titles: list[str] | None = None,
+        named: Mapping[str, str] | None = None,
         codrugs: Sequence[str] = (),
     ) -> Selection:
         """Score the units of ``evidence`` and choose the answer's sentences or list.
 
         ``terms`` is the text whose words count for overlap (the question without drug
-        names); ``query_vector`` embeds what the question asks about; ``titles`` are the
-        drugs the question names (a statement of one drug's monograph that names another
-        of them is the interaction the question asks about); ``codrugs`` are drugs it
+        names); ``query_vector`` embeds what the question asks about; ``named`` holds the
+        drugs the question names, each with the words that named it (a statement of one
+        drug's monograph that names another of them is the interaction the question asks
+        about; ``Query.named``); ``codrugs`` are drugs it
         names that only the monographs' text mentions (the same holds for them).
         """
         layouts: dict[str, list[tuple[int, int, int]]] = {}
@@ -241,7 +251,7 @@ class ExtractiveAnswerer:
         weights = {t: w for t, w in weights.items() if t not in _GENERIC} or weights
         total = sum(weights.values()) or 1.0
         intent = intent_of(question)
-        names = _other_names(evidence, titles or [], codrugs)
+        names = _other_names(evidence, named or {}, codrugs)
         for unit in units:
             # A unit is read under its heading: "Common Side Effects" answers "common".
             heading = set(tokenize(unit.evidence.chunk.section))
@@ -274,6 +284,18 @@ class ExtractiveAnswerer:
             )
         elif "amount" in intent.targets:
             best = _general(intent, top)
+        if intent.targets == {"amount"} and not _states_amount(best):
+            # A dose question is answered by a statement of the amount: the line naming
+            # the indication the question names ("X is used to treat Y") matches its
+            # words better but does not answer it.
+            stating = [u for u in units if _states_amount(u)]
+            if stating:
+                best = max(
+                    stating,
+                    key=lambda u: (_matched(u) - 2 * _conflicts(u), _named(intent, u), u.score),
+                )
+                if all(u is not best for u in top):
+                    top = [*top, best]
         naming = [u for u in units if _codrug(u, names)]
         if naming and all(u is not best for u in naming):
             # The question asks about a drug these monographs name: the statement that
@@ -294,7 +316,10 @@ class ExtractiveAnswerer:
             selection.units = self._list_of(listed, layouts)
         else:
             share = {t: w / total for t, w in weights.items()}
-            selection.units = self._prose(best, top, rest, intent, layouts, share)
+            naming_best = [u for u in naming if u is not best]
+            selection.units = self._prose(
+                best, top, rest, intent, layouts, share, naming=naming_best if naming else None
+            )
         return selection
 
     @staticmethod
@@ -341,8 +366,8 @@ class ExtractiveAnswerer:
         for late, rank, index, text, item in scored[: 12 * len(evidence)]:
             ev = evidence[rank]
             unit = Unit(ev, rank, index, _ANSWER_PREFIX.sub("", text), item, late)
-            unit.lead, unit.lead_index, unit.context = _surroundings(
-                ev, layouts[ev.chunk.id], index
+            (unit.lead, unit.lead_index), (unit.outer, unit.outer_index), unit.context = (
+                _surroundings(ev, layouts[ev.chunk.id], index)
             )
             out.append(unit)
         return out
@@ -361,8 +386,9 @@ class ExtractiveAnswerer:
         for i in range(lo, hi + 1):
             items.setdefault(layout[i][2], []).append(i)
         out = []
-        if best.lead and best.lead_index >= 0 and best.lead_index < lo:
-            out.append(Unit(best.evidence, best.rank, best.lead_index, best.lead, 0, best.late))
+        for lead, at in ((best.outer, best.outer_index), (best.lead, best.lead_index)):
+            if lead and 0 <= at < lo:
+                out.append(Unit(best.evidence, best.rank, at, lead, 0, best.late))
         for number, indexes in list(items.items())[: self.settings.max_list_items]:
             start, end = layout[indexes[0]][0], layout[indexes[-1]][1]
             joined = " ".join(text[start:end].split())
@@ -377,8 +403,21 @@ class ExtractiveAnswerer:
         intent: Intent,
         layouts: dict[str, list[tuple[int, int, int]]],
         share: dict[str, float],
+        naming: list[Unit] | None = None,
     ) -> list[Unit]:
+        """``best`` and what completes it; ``naming``, when the question names a co-drug,
+        holds the other statements naming it: those, and only those, join ``best`` (every
+        statement a monograph makes about the interaction, not a closer line about
+        something else)."""
         chosen = [best]
+        if naming is not None:
+            for unit in sorted(naming, key=lambda u: -u.score):
+                if len(chosen) >= self.settings.max_sentences:
+                    break
+                # Statements naming one drug share words: only a repeat is left out.
+                if not any(_repeats(unit.text, c.text) for c in chosen):
+                    chosen.append(unit)
+            ranked, rest = [], []
         for unit in ranked[1:]:
             if len(chosen) >= self.settings.max_sentences:
                 break
@@ -394,6 +433,8 @@ class ExtractiveAnswerer:
                 continue  # nor an amount for a population or indication nobody asked about
             if (intent.qualifiers or intent.measures) and _matched(unit) < _matched(best):
                 continue  # nor the line for another sub-case of the same item
+            if "amount" in intent.targets and _states_amount(best) and not _states_amount(unit):
+                continue  # nor, beside the amount, a line that states none
             chosen.append(unit)
         # A question that asks two things (the enzyme and the half-life; women and men)
         # gets the best statement for the part the chosen ones leave out.
@@ -473,23 +514,44 @@ class ExtractiveAnswerer:
                     c.evidence is unit.evidence and c.index == nxt.index for c in chosen
                 ):
                     chosen.append(nxt)
+        # A dose answer states the schedule the passage gives beside the amount: the
+        # sentence before or after it ("... repeated in 21-day cycles", "every day for 5
+        # days, then 3 weeks without"), when it is about no other case.
+        if intent.targets == {"amount"}:
+            for unit in [c for c in chosen if _states_amount(c)]:
+                for near in _neighbours(unit, layouts):
+                    if len(chosen) >= self.settings.max_sentences + 2:
+                        break
+                    if any(c.evidence is near.evidence and c.index == near.index for c in chosen):
+                        continue
+                    if not SCHEDULE.search(near.text) or len(near.text.split()) > ITEM_WORDS:
+                        continue
+                    if TARGETS["amount"][1].search(near.text) and not (
+                        near.index > unit.index and _CONTINUES.match(near.text)
+                    ):
+                        continue  # an amount of its own: another case's line
+                    if fit(intent, near.text).conflicts or other_scope(
+                        intent, near.text, (), unit.text, unit.context
+                    ):
+                        continue
+                    chosen.append(near)
         chosen.sort(key=lambda u: (u.rank, u.index))
         # One lead-in per list, quoted as its own statement before the first of its items
         # in the answer (every statement stays a verbatim quote), unless the item has a
         # label of its own ("Lifestyle Considerations: ...").
         seen: set[tuple[str, int]] = set()
         for unit in list(chosen):
-            key = (unit.evidence.chunk.id, unit.lead_index)
-            if not unit.lead or key in seen or _LABEL.match(unit.text):
+            if _LABEL.match(unit.text):
                 continue
-            seen.add(key)
-            if not any(
-                c.evidence is unit.evidence and c.index == unit.lead_index and c.text == unit.lead
-                for c in chosen
-            ):
-                chosen.append(
-                    Unit(unit.evidence, unit.rank, unit.lead_index, unit.lead, 0, unit.late)
-                )
+            for lead, at in ((unit.lead, unit.lead_index), (unit.outer, unit.outer_index)):
+                key = (unit.evidence.chunk.id, at)
+                if not lead or key in seen:
+                    continue
+                seen.add(key)
+                if not any(
+                    c.evidence is unit.evidence and c.index == at and c.text == lead for c in chosen
+                ):
+                    chosen.append(Unit(unit.evidence, unit.rank, at, lead, 0, unit.late))
         chosen.sort(key=lambda u: (u.rank, u.index, u.item))
         return chosen
 
@@ -571,6 +633,14 @@ def _same(a: str, b: str) -> bool:
     return len(ta & tb) / min(len(ta), len(tb)) > 0.6
 
 
+def _repeats(a: str, b: str) -> bool:
+    """The same statement twice (most of the words of both in common)."""
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    if not ta or not tb:
+        return a == b
+    return len(ta & tb) / len(ta | tb) > 0.8
+
+
 def _elsewhere(intent: Intent, unit: Unit, best: Unit) -> bool:
     """True when ``unit``, beside ``best``, states an amount for another population or
     indication than the one asked (``reader.other_scope``)."""
@@ -596,6 +666,23 @@ def _general(intent: Intent, top: list[Unit]) -> Unit:
         if unit.fit.missing_targets <= best.fit.missing_targets:
             return unit
     return best
+
+
+def _states_amount(unit: Unit) -> bool:
+    """The unit states, in its own words (or its list's lead-in), the amount a dose
+    question asks for, for someone the question names or for everyone: not a strength
+    or pack content, not a line that leans on the amount of the sentence before it."""
+    f = unit.fit
+    said = f"{unit.lead} {unit.text}"
+    return bool(
+        f is not None
+        and f.targets
+        and not f.missing_targets
+        and not f.conflicts
+        and not f.composition
+        and not f.fragment
+        and (TARGETS["amount"][1].search(said) or VERDICT.search(said))
+    )
 
 
 def _sub_population(intent: Intent, unit: Unit) -> frozenset[str]:
@@ -628,8 +715,10 @@ def _quoted(unit: Unit) -> str:
 
 def _surroundings(
     ev: Evidence, layout: list[tuple[int, int, int]], index: int
-) -> tuple[str, int, tuple[str, ...]]:
-    """A unit's lead-in (for a list item) and what it is read under for qualifiers."""
+) -> tuple[tuple[str, int], tuple[str, int], tuple[str, ...]]:
+    """A unit's lead-in (for a list item) and, when that heads a group inside the list,
+    the list's own lead-in, each with its position; and what the unit is read under for
+    qualifiers."""
     text = ev.chunk.text
 
     def unit_text(i: int) -> str:
@@ -649,32 +738,54 @@ def _surroundings(
         if item and first != index - 1:
             context.append(unit_text(first))  # the item's label sentence
     lead, at = "", -1
+    outer, outer_at = "", -1
     if item:
         j = index - 1
         while j >= 0 and layout[j][2] == item:
             j -= 1
-        # Back over the list: the nearest earlier item that ends in ":" (a group header
-        # such as "Rare side effects (may affect up to 1 in 1,000 people) are:"), or the
-        # sentence just before the list.
-        while j >= 0:
+        lead, at = _lead_in(unit_text, layout, j, groups=True)
+        if at >= 0 and layout[at][2]:
+            # A group header inside the list: the list's own lead-in comes too.
+            outer, outer_at = _lead_in(unit_text, layout, at - 1, groups=False)
+    elif index == 0 or not same_block(index - 1, index):
+        # A paragraph of a list that lost its markers ("Do not take X with these
+        # medicines:" / "Oestrogens." / "Any other SERM, such as ..."): the nearest
+        # earlier paragraph ending in ":", over short one-line paragraphs only.
+        j = index - 1
+        while j >= 0 and j >= index - SHORT_RUN and not layout[j][2]:
             candidate = unit_text(j)
+            whole = (j == 0 or not same_block(j - 1, j)) and not same_block(j, j + 1)
+            if not whole:
+                break
             if candidate.endswith(":"):
-                if len(candidate.split()) <= LEAD_IN_WORDS and not _FAQ_QUESTION.match(candidate):
+                if is_lead_in(candidate) and not _FAQ_QUESTION.match(candidate):
                     lead, at = candidate, j
                 break
-            if not layout[j][2]:
-                # Without a colon, only a short heading-like line ("Do not take X") leads a
-                # list in; a full sentence before it is not its lead-in.
-                if len(candidate.split()) <= LEAD_IN_HEADING and not _ENDS_SENTENCE.search(
-                    candidate
-                ):
-                    lead, at = candidate, j
+            if len(candidate.split()) > SHORT_ITEM:
                 break
             j -= 1
-    if lead:
-        context.append(lead)
+    context.extend(t for t in (lead, outer) if t)
     context.append(_leaf_of(ev))
-    return lead, at, tuple(context)
+    return (lead, at), (outer, outer_at), tuple(context)
+
+
+def _lead_in(
+    unit_text: Callable[[int], str], layout: list[tuple[int, int, int]], j: int, *, groups: bool
+) -> tuple[str, int]:
+    """Back over a list from position ``j``: the nearest earlier item that ends in ":" (a
+    group header such as "Rare side effects (may affect up to 1 in 1,000 people) are:",
+    when ``groups``), or the sentence just before the list; ("", -1) when there is none."""
+    while j >= 0:
+        candidate = unit_text(j)
+        if not layout[j][2]:
+            ok = is_lead_in(candidate) and not _FAQ_QUESTION.match(candidate)
+            return (candidate, j) if ok else ("", -1)
+        if groups and candidate.endswith(":"):
+            if len(candidate.split()) <= LEAD_IN_WORDS and not _FAQ_QUESTION.match(candidate):
+                return candidate, j
+            return "", -1
+        j -= 1
+    return "", -1
 
 
 def _reader_bonus(f: Fit) -> float:
@@ -693,23 +804,35 @@ def _reader_bonus(f: Fit) -> float:
 
 
 def _other_names(
-    evidence: list[Evidence], titles: list[str], codrugs: Sequence[str] = ()
+    evidence: list[Evidence], named: Mapping[str, str], codrugs: Sequence[str] = ()
 ) -> dict[str, list[re.Pattern[str]]]:
     """For each drug whose monograph is searched, the names of the other drugs the
-    question names: the other titles (and their aliases), and ``codrugs``."""
-    if len(titles) < 2 and not codrugs:
+    question names: the titles other words named (with their aliases and those words),
+    and ``codrugs``."""
+    if len(set(named.values())) < 2 and not codrugs:
         return {}
-    names: dict[str, set[str]] = {t: {t} for t in titles}
+    names: dict[str, set[str]] = {t: {t, *([said] if said else [])} for t, said in named.items()}
     for ev in evidence:
         if ev.chunk.drug in names:
             names[ev.chunk.drug].update(a for a in ev.chunk.aliases if len(a) > 3)
-    drugs = dict.fromkeys([*titles, *(ev.chunk.drug for ev in evidence)])
+    own: dict[str, set[str]] = {}
+    for ev in evidence:
+        own.setdefault(ev.chunk.drug, {ev.chunk.drug.lower()}).update(
+            a.lower() for a in ev.chunk.aliases
+        )
+    drugs = dict.fromkeys([*named, *(ev.chunk.drug for ev in evidence)])
+    # A combination named by its substances ("canagliflozin/metformin") names itself:
+    # a name among a monograph's own aliases is not another drug for it.
     return {
         t: [
             re.compile(rf"\b{re.escape(n)}\b", re.IGNORECASE)
             for n in dict.fromkeys(
-                [*(n for o, ns in names.items() if o != t for n in ns), *codrugs]
+                [
+                    *(n for o, ns in names.items() if named[o] != named.get(t) for n in ns),
+                    *codrugs,
+                ]
             )
+            if n.lower() not in own.get(t, ())
         ]
         for t in drugs
     }
@@ -720,7 +843,7 @@ def _codrug(unit: Unit, names: dict[str, list[re.Pattern[str]]]) -> float:
     others = names.get(unit.evidence.chunk.drug)
     if not others:
         return 0.0
-    said = f"{unit.lead} {unit.text}"
+    said = f"{unit.outer} {unit.lead} {unit.text}"
     return W_CODRUG if any(rx.search(said) for rx in others) else 0.0
 
 
@@ -763,6 +886,21 @@ def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) ->
     if _NEEDS_CONTEXT.match(nxt) and TARGETS["amount"][1].search(nxt):
         return Unit(unit.evidence, unit.rank, unit.index + 1, nxt, item, unit.late)
     return None
+
+
+def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:
+    """The units just before and after ``unit`` in its passage, in its list item (or,
+    outside lists, in the paragraphs around it)."""
+    layout = layouts[unit.evidence.chunk.id]
+    text = unit.evidence.chunk.text
+    out = []
+    for i in (unit.index - 1, unit.index + 1):
+        if 0 <= i < len(layout) and layout[i][2] == unit.item:
+            s, e, item = layout[i]
+            said = " ".join(text[s:e].split())
+            if not _FAQ_QUESTION.match(said):
+                out.append(Unit(unit.evidence, unit.rank, i, said, item, unit.late))
+    return out
 
 
 def _leaf_of(ev: Evidence) -> str:

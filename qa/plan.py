@@ -41,6 +41,10 @@ class Query:
     """Store keys of the monographs to search (None: the whole corpus)."""
     titles: list[str] = field(default_factory=list)
     """Titles of those monographs, for answers and refusals."""
+    named: dict[str, str] = field(default_factory=dict)
+    """Each title, with the question's words that named it ("" when carried from the
+    conversation): titles named by different words are drugs asked about together (an
+    interaction), titles one word names (an INN several brands share) are one drug."""
     focus: str = ""
     """``text`` without drug names: what the question asks about."""
     terms: str = ""
@@ -134,6 +138,8 @@ class Planner:
             query.text = conversation.topic_for(asked)
         query.docs = lookup.docs or None
         query.titles = lookup.titles
+        for match in lookup.matches:
+            query.named.setdefault(match.title, match.said)
         query.focus = without_drugs(query.text, lookup)
         # Statements are matched on the words of this question only: in a follow-up the
         # carried words are the previous turn's subject ("multiple myeloma"), which the

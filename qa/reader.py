@@ -118,6 +118,14 @@ _AMOUNT = (
     r"|\b(?:one|two|three|four|five|six|half an?|a half)\s+(?:\w+\s+)?"
     rf"(?:{unit_alternation(_WORD_FORMS)})\b"
 )
+SCHEDULE = _rx(
+    r"\b(?:cycles?|every (?:day|week|month|other|\d+|\w+ (?:days|weeks|months|hours))|"
+    r"each (?:day|week|month|cycle)|once|twice|three times|four times|daily|weekly|monthly|"
+    r"(?:a|per) (?:day|week|month)|for \d+ (?:days|weeks|months)|days? \d+|interval|"
+    r"\d+-(?:day|week)|(?:weeks|days) (?:without|off|apart|later|after))\b"
+)
+"""How often and for how long a dose is given: a dose statement's neighbour stating it
+belongs to the answer."""
 VERDICT = _rx(
     r"\bno (?:dose |dosage )?adjust\w*|\bnot (?:be )?(?:recommended|necessary|required|needed)|"
     r"\bshould not be (?:used|taken|given)|\bmust not\b|\bsame dose\b|\bdo not (?:take|use)\b|"

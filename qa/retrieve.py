@@ -87,6 +87,8 @@ class Retriever:
             titles = query.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
             if query.codrugs:
                 evidence += self._mentioning(query.codrugs, query.docs, query.exclude, evidence)
+            if query.docs is not None and len(set(query.named.values())) > 1:
+                evidence += self._together(query, evidence)
             return Retrieval(evidence, titles)
         share: dict[str, float] = {}
         for ev in evidence:
@@ -146,6 +148,21 @@ class Retriever:
                     continue
                 taken.add(chunk.id)
                 out.append(Evidence(chunk=chunk, score=floor, lexical=float(total[j])))
+        return out
+
+    def _together(self, query: Query, have: list[Evidence]) -> list[Evidence]:
+        """For drugs the question names together that each have a monograph: the passages
+        of each one's monographs that name another (the interaction either states)."""
+        out: list[Evidence] = []
+        for said in dict.fromkeys(query.named.values()):
+            own = {t for t, s in query.named.items() if s == said}
+            others = [
+                n for t, s in query.named.items() if s != said for n in dict.fromkeys([t, s]) if n
+            ]
+            docs = [d for d in query.docs or () if d in self.files and self.files[d].title in own]
+            aliases = {a.lower() for d in docs for a in self.files[d].aliases.split("|")}
+            others = [n for n in others if n.lower() not in aliases]
+            out += self._mentioning(others, docs, query.exclude, [*have, *out])
         return out
 
     def search(

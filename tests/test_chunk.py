@@ -33,8 +33,19 @@ def assert_fits(embedder: Embedder, chunks: list[Chunk], max_tokens: int = WINDO
         assert c.text.strip(), f"{c.name}: empty chunk"
 
 
-def words_of(chunks: list[Chunk], section: str) -> list[str]:
-    return " ".join(c.text for c in chunks if c.section == section).split()
+def words_of(chunks: list[Chunk], section: str, source: str | None = None) -> list[str]:
+    """The section's words as its chunks hold them; with the section's ``source`` text,
+    without the list lead-in a chunk repeats when it starts inside that list (dropped
+    only where the chunk's words follow on from the ones before without it)."""
+    out: list[str] = []
+    expected = source.split() if source is not None else None
+    for c in (c for c in chunks if c.section == section):
+        words = c.text.split()
+        rest = c.text.partition("\n\n")[2]
+        if expected is not None and rest and expected[len(out) : len(out) + len(words)] != words:
+            words = rest.split()
+        out.extend(words)
+    return out
 
 
 def test_window_is_the_models(embedder: Embedder) -> None:
@@ -52,7 +63,7 @@ def test_seed_chunks(embedder: Embedder) -> None:
     order = list(dict.fromkeys(c.section for c in sections))
     assert order == [s.heading for s in leaves]
     for leaf in leaves:
-        assert words_of(chunks, leaf.heading) == leaf.text.split()
+        assert words_of(chunks, leaf.heading, leaf.text) == leaf.text.split()
     short = [
         s
         for s in leaves
@@ -100,7 +111,7 @@ def test_long_section_splits_on_paragraphs(embedder: Embedder) -> None:
     assert_fits(embedder, chunks)
     assert all(c.section == "Dosage" for c in chunks)
     # Every chunk is a run of whole paragraphs, in order, nothing lost or repeated.
-    rebuilt = [p for c in chunks for p in c.text.split("\n")]
+    rebuilt = [p for c in chunks for p in c.text.split("\n\n")]
     assert rebuilt == paragraphs
 
 
@@ -136,7 +147,7 @@ def test_long_list_splits_on_items(embedder: Embedder) -> None:
     chunks = chunk(embedder, mono)
     assert len(chunks) > 3
     assert_fits(embedder, chunks)
-    lines = [line for c in chunks for line in c.text.split("\n")]
+    lines = [line for c in chunks for line in c.text.split("\n") if line]
     assert lines == ["Intro line.", *(i.replace("**", "") for i in items)]
     for c in chunks[1:]:
         assert c.text.startswith("* Item "), "a chunk starts at an item boundary"
@@ -170,7 +181,7 @@ def test_smaller_windows_are_respected(embedder: Embedder, max_tokens: int) -> N
     assert_fits(embedder, chunks, max_tokens)
     mono = parse_file(SEED, SEED.parent)
     for section in (s for s in mono.all_sections() if s.text):
-        assert words_of(chunks, section.heading) == section.text.split()
+        assert words_of(chunks, section.heading, section.text) == section.text.split()
 
 
 def test_heading_that_fills_the_window_is_refused(embedder: Embedder) -> None:
@@ -213,4 +224,29 @@ def test_ema_sample_fits_the_window(embedder: Embedder, ema_dir: Path) -> None:
         counts = embedder.count_tokens_many([c.embed_text for c in chunks])
         assert max(counts) <= WINDOW, file
         for section in (s for s in mono.all_sections() if s.text):
-            assert words_of(chunks, section.heading) == section.text.split(), (file, section)
+            assert words_of(chunks, section.heading, section.text) == section.text.split(), (
+                file,
+                section,
+            )
+
+
+def test_a_chunk_that_starts_inside_a_list_repeats_its_lead_in(embedder: Embedder) -> None:
+    """An item cut from its list ("if you are taking drug 40.") keeps the line that makes
+    it a contraindication; paragraphs and items stay apart as in the section."""
+    items = [f"if you are taking drug number {i} for a condition of the heart." for i in range(60)]
+    mono = parse("## Before You Take It\n\nDo not take Testamab\n\n" + "\n\n".join(items) + "\n")
+    chunks = chunk(embedder, mono)
+    assert len(chunks) > 2
+    assert_fits(embedder, chunks)
+    for c in chunks:
+        assert c.text.startswith("Do not take Testamab\n\nif you are taking"), c.text[:60]
+    text = mono.sections[0].text
+    assert words_of(chunks, "Before You Take It", text) == text.split()
+
+
+def test_a_marker_alone_on_its_line_makes_the_next_paragraph_an_item() -> None:
+    assert blocks("Do not take it:\n\n*\n\nif you are allergic.\n\n*\n\nif pregnant.") == [
+        "Do not take it:",
+        "* if you are allergic.",
+        "* if pregnant.",
+    ]

@@ -50,6 +50,16 @@ Potassium supplements and salt substitutes containing potassium may raise blood 
 Velotrexin may lower blood pressure further when taken with other blood-pressure medicines
 such as ramlexen.
 
+Fluvoxamine, a medicine for depression, raises velotrexin levels in the blood.
+
+## Contraindications
+
+Do not take velotrexin
+
+if you are allergic to velotrexin or any of the other ingredients.
+
+if you are taking fluvoxamine.
+
 ## Storage
 
 Keep the tablets in the original package below 30 °C.
@@ -132,3 +142,30 @@ def test_without_a_co_drug_support_alone_refuses(engine: Engine) -> None:
     the threshold; so the answers above are the co-drug rule's."""
     answer = engine.ask("velotrexin in a transplant patient?")
     assert answer.abstained
+
+
+def test_every_statement_naming_the_co_drug_is_quoted_with_its_lead_in(engine: Engine) -> None:
+    """The monograph names the co-drug twice (a contraindication list whose markers are
+    lost, and an interaction line): both are quoted, the list item after the line that
+    makes it a contraindication."""
+    answer = engine.ask("velotrexin with fluvoxamine?")
+    assert not answer.abstained, answer.text
+    assert "if you are taking fluvoxamine" in answer.text
+    assert "Do not take velotrexin" in answer.text
+    assert "raises velotrexin levels" in answer.text
+    assert {c.section for c in answer.citations} == {"Other Medicines", "Contraindications"}
+    assert answer.text.index("Do not take velotrexin") < answer.text.index("if you are taking")
+
+
+def test_two_drugs_with_monographs_hand_over_the_passage_of_one_naming_the_other(
+    engine: Engine,
+) -> None:
+    """Both drugs have monographs (the two-title case): the passage of one that names the
+    other joins the evidence even when the question's other words match elsewhere."""
+    query = engine.plan("velotrexin dose with food, on ramlexen?")
+    assert query.codrugs == []
+    assert set(query.named) == {"Velotrexin", "Ramlexen"}
+    evidence = engine.retrieve_for(query, k=1).evidence
+    assert any(
+        e.chunk.drug == "Velotrexin" and "ramlexen" in e.chunk.text for e in evidence
+    ), [e.chunk.name for e in evidence]

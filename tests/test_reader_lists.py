@@ -1,0 +1,124 @@
+"""Issue 12, classes 2 and 3: lists whose markers were lost, and the parts of a dose answer.
+
+Converted leaflets lose list markers in two ways (a marker alone on its line before the
+item's paragraph; no marker at all, the item's paragraph starting in lower case), and put
+group headers inside lists ("if you have had any of these:"): an item is still quoted with
+the line that makes it a statement ("Do not take X"). A dose question is answered by a
+statement of the amount, not by the line naming the indication, with the schedule the
+sentence beside it gives, and never with another case's amount. The passages are written
+here; similarities are set by hand (``pick``), so only the reader's rules choose.
+Fast tier: no model.
+"""
+
+from __future__ import annotations
+
+from monorag.text import unit_layout
+from tests.test_reader_neighbours import pick
+
+MARKERLESS = """Do not take Examplomab
+
+if you are allergic to examplomab.
+
+if you are taking zelvoxine. It raises examplomab levels.
+
+Warnings and precautions"""
+
+BARE_MARKERS = """Do not take Examplomab:
+
+*
+
+if you are allergic to examplomab.
+
+*
+
+if you have had any of the following swellings:
+
+*
+
+swelling of the face.
+
+*
+
+if you are taking zelvoxine."""
+
+COLON_LEAD = """Other medicines and Examplomab.
+
+Do not take Examplomab with any of these medicines:
+
+Oestrogens.
+
+Any other medicine of the group called SERMs, such as zelvoxine.
+
+Talk to your doctor before taking Examplomab with:"""
+
+
+def test_a_paragraph_starting_in_lower_case_is_a_list_item() -> None:
+    items = [item for _, _, item in unit_layout(MARKERLESS)]
+    assert items == [0, 1, 2, 2, 0]
+
+
+def test_a_marker_alone_on_its_line_makes_the_next_paragraph_its_item() -> None:
+    items = [item for _, _, item in unit_layout(BARE_MARKERS)]
+    assert items == [0, 1, 2, 3, 4]
+
+
+def test_an_item_of_a_markerless_list_is_quoted_after_its_lead_in() -> None:
+    answer = pick("examplomab with zelvoxine?", MARKERLESS, [0.1, 0.2, 0.9, 0.3, 0.1])
+    assert answer.startswith("Do not take Examplomab | if you are taking zelvoxine.")
+
+
+def test_an_item_after_a_group_header_keeps_the_lists_own_lead_in() -> None:
+    """The group header ("if you have had ...:") may or may not hold the item; the list's
+    own lead-in holds every item, so it is quoted."""
+    answer = pick("examplomab with zelvoxine?", BARE_MARKERS, [0.1, 0.1, 0.2, 0.1, 0.9])
+    assert answer.startswith("Do not take Examplomab:")
+    assert "if you are taking zelvoxine." in answer
+
+
+def test_a_paragraph_after_short_ones_under_a_colon_line_is_read_as_its_item() -> None:
+    answer = pick("examplomab with zelvoxine?", COLON_LEAD, [0.1, 0.2, 0.1, 0.9, 0.1])
+    assert answer.startswith("Do not take Examplomab with any of these medicines: | Any other")
+
+
+def test_a_long_paragraph_in_between_ends_the_markerless_list() -> None:
+    text = COLON_LEAD.replace(
+        "Oestrogens.",
+        "Oestrogens are hormones that many women take after the menopause, and their effect "
+        "on the lining of the womb is something the doctor will want to discuss with you.",
+    )
+    answer = pick("examplomab with zelvoxine?", text, [0.1, 0.2, 0.1, 0.9, 0.1])
+    assert not answer.startswith("Do not take")
+
+
+INDICATION_AND_DOSE = """Examplomab is used to treat adults with lupus nephritis, an inflammation of the kidney.
+
+Treatment is repeated in 21-day cycles.
+
+The recommended dose of Examplomab is three capsules twice daily on days 1 to 14 of each cycle.
+
+Your doctor will check your kidneys regularly."""  # noqa: E501 - a paragraph per line
+
+
+def test_a_dose_question_is_answered_by_the_amount_not_the_indication_line() -> None:
+    """The indication line shares the question's rare words and is closer; it states no
+    amount, so the statement of the amount answers."""
+    answer = pick("examplomab dose for lupus nephritis", INDICATION_AND_DOSE, [0.9, 0.2, 0.5, 0.3])
+    assert "three capsules twice daily" in answer
+    assert "used to treat adults" not in answer
+
+
+def test_a_dose_answer_brings_the_schedule_stated_beside_it() -> None:
+    answer = pick("examplomab dose for lupus nephritis", INDICATION_AND_DOSE, [0.9, 0.2, 0.5, 0.3])
+    assert "21-day cycles" in answer
+    assert "check your kidneys" not in answer
+
+
+TWO_CASES = """Patients weighing 30 kg or more: 40 mg on day 1. Thereafter, the usual dose is 40 mg every other week.
+
+Patients weighing 15 kg to less than 30 kg: 20 mg on day 1. Thereafter, the usual dose is 20 mg every other week."""  # noqa: E501 - a paragraph per line
+
+
+def test_the_sentence_before_with_another_cases_amount_stays_out() -> None:
+    answer = pick("examplomab dose for a 20 kg child", TWO_CASES, [0.3, 0.3, 0.9, 0.5])
+    assert "20 mg on day 1" in answer and "20 mg every other week" in answer
+    assert "40 mg" not in answer
