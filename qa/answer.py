@@ -54,6 +54,8 @@ _LIST_QUESTION = re.compile(
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
 _FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
 _ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
+_OPENS = re.compile(r"(?::|\b(?:for example|such as|including|as follows))\s*$", re.IGNORECASE)
+"""How a list item that heads a group of the items after it ends."""
 _CONTINUES = re.compile(
     r"^(?:thereafter|then|after (?:that|this)|afterwards|subsequently)\b", re.IGNORECASE
 )
@@ -96,6 +98,9 @@ READER = [
 ]
 ITEM_WORDS = 40
 """A list item up to this length is quoted whole (all its sentences)."""
+CODRUG_WORDS = 40
+"""What follows a statement naming a co-drug in its item or paragraph, quoted with it up
+to this many words: the advice ("take it 12 hours before") follows the naming."""
 SHORT_RUN = 8
 SHORT_ITEM = 20
 """A paragraph is read as an item of a list whose markers were lost when at most this many
@@ -417,6 +422,14 @@ class ExtractiveAnswerer:
                 # Statements naming one drug share words: only a repeat is left out.
                 if not any(_repeats(unit.text, c.text) for c in chosen):
                     chosen.append(unit)
+            # What the paragraph or item naming the co-drug goes on to say is about it
+            # ("... such as famotidine. Take it at least 12 hours before ...").
+            for unit in list(chosen):
+                for later in _following(unit, layouts, CODRUG_WORDS):
+                    if not any(
+                        c.evidence is later.evidence and c.index == later.index for c in chosen
+                    ):
+                        chosen.append(later)
             ranked, rest = [], []
         for unit in ranked[1:]:
             if len(chosen) >= self.settings.max_sentences:
@@ -433,8 +446,8 @@ class ExtractiveAnswerer:
                 continue  # nor an amount for a population or indication nobody asked about
             if (intent.qualifiers or intent.measures) and _matched(unit) < _matched(best):
                 continue  # nor the line for another sub-case of the same item
-            if "amount" in intent.targets and _states_amount(best) and not _states_amount(unit):
-                continue  # nor, beside the amount, a line that states none
+            if unit.score > best.score and _states_amount(best) and not _states_amount(unit):
+                continue  # nor a closer line passed over because it states no amount
             chosen.append(unit)
         # A question that asks two things (the enzyme and the half-life; women and men)
         # gets the best statement for the part the chosen ones leave out.
@@ -747,6 +760,9 @@ def _surroundings(
         if at >= 0 and layout[at][2]:
             # A group header inside the list: the list's own lead-in comes too.
             outer, outer_at = _lead_in(unit_text, layout, at - 1, groups=False)
+        elif at > 0 and _NEEDS_CONTEXT.match(lead) and same_block(at - 1, at):
+            # "They are:" says nothing without the sentence before it.
+            outer, outer_at = unit_text(at - 1), at - 1
     elif index == 0 or not same_block(index - 1, index):
         # A paragraph of a list that lost its markers ("Do not take X with these
         # medicines:" / "Oestrogens." / "Any other SERM, such as ..."): the nearest
@@ -780,7 +796,7 @@ def _lead_in(
         if not layout[j][2]:
             ok = is_lead_in(candidate) and not _FAQ_QUESTION.match(candidate)
             return (candidate, j) if ok else ("", -1)
-        if groups and candidate.endswith(":"):
+        if groups and _OPENS.search(candidate):
             if len(candidate.split()) <= LEAD_IN_WORDS and not _FAQ_QUESTION.match(candidate):
                 return candidate, j
             return "", -1
@@ -900,6 +916,29 @@ def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> l
             said = " ".join(text[s:e].split())
             if not _FAQ_QUESTION.match(said):
                 out.append(Unit(unit.evidence, unit.rank, i, said, item, unit.late))
+    return out
+
+
+def _following(
+    unit: Unit, layouts: dict[str, list[tuple[int, int, int]]], words: int
+) -> list[Unit]:
+    """The sentences after ``unit`` in its list item (or, outside lists, its paragraph),
+    up to ``words`` words in all."""
+    layout = layouts[unit.evidence.chunk.id]
+    text = unit.evidence.chunk.text
+    out: list[Unit] = []
+    used = 0
+    i = unit.index + 1
+    while i < len(layout) and layout[i][2] == unit.item:
+        s, e, item = layout[i]
+        if not item and "\n\n" in text[layout[i - 1][1] : s]:
+            break
+        said = " ".join(text[s:e].split())
+        used += len(said.split())
+        if used > words or _FAQ_QUESTION.match(said):
+            break
+        out.append(Unit(unit.evidence, unit.rank, i, said, item, unit.late))
+        i += 1
     return out
 
 

@@ -50,7 +50,8 @@ Potassium supplements and salt substitutes containing potassium may raise blood 
 Velotrexin may lower blood pressure further when taken with other blood-pressure medicines
 such as ramlexen.
 
-Fluvoxamine, a medicine for depression, raises velotrexin levels in the blood.
+Fluvoxamine, a medicine for depression, raises velotrexin levels in the blood. Take
+velotrexin at least 4 hours after that medicine.
 
 ## Contraindications
 
@@ -153,6 +154,7 @@ def test_every_statement_naming_the_co_drug_is_quoted_with_its_lead_in(engine: E
     assert "if you are taking fluvoxamine" in answer.text
     assert "Do not take velotrexin" in answer.text
     assert "raises velotrexin levels" in answer.text
+    assert "at least 4 hours after that medicine" in answer.text  # what the line goes on to say
     assert {c.section for c in answer.citations} == {"Other Medicines", "Contraindications"}
     assert answer.text.index("Do not take velotrexin") < answer.text.index("if you are taking")
 
@@ -166,6 +168,6 @@ def test_two_drugs_with_monographs_hand_over_the_passage_of_one_naming_the_other
     assert query.codrugs == []
     assert set(query.named) == {"Velotrexin", "Ramlexen"}
     evidence = engine.retrieve_for(query, k=1).evidence
-    assert any(
-        e.chunk.drug == "Velotrexin" and "ramlexen" in e.chunk.text for e in evidence
-    ), [e.chunk.name for e in evidence]
+    assert any(e.chunk.drug == "Velotrexin" and "ramlexen" in e.chunk.text for e in evidence), [
+        e.chunk.name for e in evidence
+    ]

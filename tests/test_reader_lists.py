@@ -122,3 +122,28 @@ def test_the_sentence_before_with_another_cases_amount_stays_out() -> None:
     answer = pick("examplomab dose for a 20 kg child", TWO_CASES, [0.3, 0.3, 0.9, 0.5])
     assert "20 mg on day 1" in answer and "20 mg every other week" in answer
     assert "40 mg" not in answer
+
+
+GROUP_WITHOUT_COLON = """Do not take Examplomab if you
+
+* are allergic to examplomab.
+* are taking medicines of the group of strong CYP3A4 inhibitors, for example
+* zelvoxine or ketoconazole (to treat fungal infections)"""
+
+PRONOUN_LEAD = """Some medicines may raise the level of examplomab in your blood. They are:
+
+* zelvoxine, used to treat fungal infections."""
+
+
+def test_an_item_ending_in_for_example_heads_the_items_after_it() -> None:
+    answer = pick("examplomab with zelvoxine?", GROUP_WITHOUT_COLON, [0.1, 0.1, 0.2, 0.9])
+    assert answer.split(" | ") == [
+        "Do not take Examplomab if you",
+        "are taking medicines of the group of strong CYP3A4 inhibitors, for example",
+        "zelvoxine or ketoconazole (to treat fungal infections)",
+    ]
+
+
+def test_a_lead_in_that_leans_back_brings_the_sentence_before_it() -> None:
+    answer = pick("examplomab with zelvoxine?", PRONOUN_LEAD, [0.1, 0.2, 0.9])
+    assert answer.startswith("Some medicines may raise the level of examplomab")
