@@ -682,11 +682,14 @@ def _general(intent: Intent, top: list[Unit]) -> Unit:
 
 
 def _states_amount(unit: Unit) -> bool:
-    """The unit states, in its own words (or its list's lead-in), the amount a dose
+    """The unit states, in its own words (its list item's, its list's lead-in), the amount a dose
     question asks for, for someone the question names or for everyone: not a strength
     or pack content, not a line that leans on the amount of the sentence before it."""
     f = unit.fit
-    said = f"{unit.lead} {unit.text}"
+    # A list item's sentences are one statement ("Renal impairment: No dose adjustment is
+    # required. Administer after hemodialysis."): its earlier sentence counts.
+    before = unit.context[0] if unit.item and unit.context else ""
+    said = f"{unit.lead} {before} {unit.text}"
     return bool(
         f is not None
         and f.targets
