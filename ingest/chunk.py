@@ -88,14 +88,18 @@ def split_text(
     missing = [u for u, k in zip(units, known, strict=True) if k is None]
     counted = iter(count(missing) if missing else [])
     costs = [(k if k is not None else next(counted)) - 2 + 1 for k in known]
-    parts = _pack(units, costs, budget, seps)
-    # A part opened by its list's lead-in keeps it only where it still fits.
-    led = _with_lead_ins(parts)
-    fits = count([f"{header}\n{p}" for p in led])
-    parts = [p if n <= max_tokens else plain for p, plain, n in zip(led, parts, fits, strict=True)]
-    # Verify with the real tokenizer: joins can merge pieces differently at the seams.
+    plain = _pack(units, costs, budget, seps)
+    # Verify with the real tokenizer: joins can merge pieces differently at the seams. A
+    # part opened by its list's lead-in keeps it only where it still fits (the part
+    # without it is counted again only then).
+    parts = _with_lead_ins(plain)
+    totals = count([f"{header}\n{p}" for p in parts])
+    back = [i for i, n in enumerate(totals) if n > max_tokens and parts[i] != plain[i]]
+    recounted = count([f"{header}\n{plain[i]}" for i in back]) if back else []
+    for i, n in zip(back, recounted, strict=True):
+        parts[i], totals[i] = plain[i], n
     out: list[str] = []
-    for part, total in zip(parts, count([f"{header}\n{p}" for p in parts]), strict=True):
+    for part, total in zip(parts, totals, strict=True):
         if total <= max_tokens or "\n" not in part:
             out.append(part if total <= max_tokens else _trim(header, part, count, max_tokens))
         else:

@@ -426,9 +426,7 @@ class ExtractiveAnswerer:
             # ("... such as famotidine. Take it at least 12 hours before ...").
             for unit in list(chosen):
                 for later in _following(unit, layouts, CODRUG_WORDS):
-                    if not any(
-                        c.evidence is later.evidence and c.index == later.index for c in chosen
-                    ):
+                    if not _holds(chosen, later):
                         chosen.append(later)
             ranked, rest = [], []
         for unit in ranked[1:]:
@@ -471,21 +469,17 @@ class ExtractiveAnswerer:
         # if that one is about another population, only its label comes along.
         for unit in list(chosen):
             if unit.index > 0 and self._leans_back(unit, layouts):
-                layout = layouts[unit.evidence.chunk.id]
-                s, e, item = layout[unit.index - 1]
-                prev = " ".join(unit.evidence.chunk.text[s:e].split())
-                if _FAQ_QUESTION.match(prev):
+                prev = _at(unit, layouts, unit.index - 1)
+                if _FAQ_QUESTION.match(prev.text) or _holds(chosen, prev):
                     continue
-                if any(c.evidence is unit.evidence and c.index == unit.index - 1 for c in chosen):
-                    continue
-                if fit(intent, prev).conflicts or other_scope(
-                    intent, prev, (), unit.text, unit.context
+                if fit(intent, prev.text).conflicts or other_scope(
+                    intent, prev.text, (), unit.text, unit.context
                 ):
-                    label = _LABEL.match(prev)
+                    label = _LABEL.match(prev.text)
                     if label and not unit.lead:
                         unit.lead, unit.lead_index = label.group(0).strip(), unit.index - 1
                     continue
-                chosen.append(Unit(unit.evidence, unit.rank, unit.index - 1, prev, item, unit.late))
+                chosen.append(prev)
         # A short list item is one statement: its later sentences come along ("Warfarin:
         # may enhance its effect." + "Close monitoring of INR is required.").
         for unit in list(chosen):
@@ -497,35 +491,24 @@ class ExtractiveAnswerer:
             if len(unit.evidence.chunk.text[start:end].split()) > ITEM_WORDS:
                 continue
             for i in same:
-                if i <= unit.index or any(
-                    c.evidence is unit.evidence and c.index == i for c in chosen
-                ):
+                later = _at(unit, layouts, i)
+                if i <= unit.index or _holds(chosen, later):
                     continue
-                s, e, item = layout[i]
-                later = " ".join(unit.evidence.chunk.text[s:e].split())
-                if not fit(intent, later).conflicts and not other_scope(
-                    intent, later, (), unit.text, unit.context
+                if not fit(intent, later.text).conflicts and not other_scope(
+                    intent, later.text, (), unit.text, unit.context
                 ):
-                    chosen.append(Unit(unit.evidence, unit.rank, i, later, item, unit.late))
+                    chosen.append(later)
         # A line that ends in ":" introduces what follows it: the next unit comes along.
         for unit in list(chosen):
-            if unit.text.endswith(":"):
-                layout = layouts[unit.evidence.chunk.id]
-                if unit.index + 1 < len(layout) and not any(
-                    c.evidence is unit.evidence and c.index == unit.index + 1 for c in chosen
-                ):
-                    s, e, item = layout[unit.index + 1]
-                    nxt = " ".join(unit.evidence.chunk.text[s:e].split())
-                    chosen.append(
-                        Unit(unit.evidence, unit.rank, unit.index + 1, nxt, item, unit.late)
-                    )
+            if unit.text.endswith(":") and unit.index + 1 < len(layouts[unit.evidence.chunk.id]):
+                nxt = _at(unit, layouts, unit.index + 1)
+                if not _holds(chosen, nxt):
+                    chosen.append(nxt)
         # A dose sentence continued by the next one ("This is increased to ...") brings it.
         if "amount" in intent.targets:
             for unit in list(chosen):
                 nxt = _continuation(unit, layouts)
-                if nxt is not None and not any(
-                    c.evidence is unit.evidence and c.index == nxt.index for c in chosen
-                ):
+                if nxt is not None and not _holds(chosen, nxt):
                     chosen.append(nxt)
         # A dose answer states the schedule the passage gives beside the amount: the
         # sentence before or after it ("... repeated in 21-day cycles", "every day for 5
@@ -535,7 +518,7 @@ class ExtractiveAnswerer:
                 for near in _neighbours(unit, layouts):
                     if len(chosen) >= self.settings.max_sentences + 2:
                         break
-                    if any(c.evidence is near.evidence and c.index == near.index for c in chosen):
+                    if _holds(chosen, near):
                         continue
                     if not SCHEDULE.search(near.text) or len(near.text.split()) > ITEM_WORDS:
                         continue
@@ -831,11 +814,10 @@ def _other_names(
     if len(set(named.values())) < 2 and not codrugs:
         return {}
     names: dict[str, set[str]] = {t: {t, *([said] if said else [])} for t, said in named.items()}
+    own: dict[str, set[str]] = {}
     for ev in evidence:
         if ev.chunk.drug in names:
             names[ev.chunk.drug].update(a for a in ev.chunk.aliases if len(a) > 3)
-    own: dict[str, set[str]] = {}
-    for ev in evidence:
         own.setdefault(ev.chunk.drug, {ev.chunk.drug.lower()}).update(
             a.lower() for a in ev.chunk.aliases
         )
@@ -898,28 +880,38 @@ def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) ->
     if unit.index + 1 >= len(layout):
         return None
     text = unit.evidence.chunk.text
-    s, e, item = layout[unit.index + 1]
+    s, _, item = layout[unit.index + 1]
     if item != unit.item or (not item and "\n\n" in text[layout[unit.index][1] : s]):
         return None
-    nxt = " ".join(text[s:e].split())
-    if _NEEDS_CONTEXT.match(nxt) and TARGETS["amount"][1].search(nxt):
-        return Unit(unit.evidence, unit.rank, unit.index + 1, nxt, item, unit.late)
+    nxt = _at(unit, layouts, unit.index + 1)
+    if _NEEDS_CONTEXT.match(nxt.text) and TARGETS["amount"][1].search(nxt.text):
+        return nxt
     return None
+
+
+def _at(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]], i: int) -> Unit:
+    """The unit at position ``i`` of ``unit``'s passage, scored as ``unit`` (it is quoted
+    because of it)."""
+    s, e, item = layouts[unit.evidence.chunk.id][i]
+    text = " ".join(unit.evidence.chunk.text[s:e].split())
+    return Unit(unit.evidence, unit.rank, i, text, item, unit.late)
+
+
+def _holds(chosen: list[Unit], unit: Unit) -> bool:
+    """True when ``chosen`` already quotes the unit at ``unit``'s position."""
+    return any(c.evidence is unit.evidence and c.index == unit.index for c in chosen)
 
 
 def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:
     """The units just before and after ``unit`` in its passage, in its list item (or,
     outside lists, in the paragraphs around it)."""
     layout = layouts[unit.evidence.chunk.id]
-    text = unit.evidence.chunk.text
-    out = []
-    for i in (unit.index - 1, unit.index + 1):
-        if 0 <= i < len(layout) and layout[i][2] == unit.item:
-            s, e, item = layout[i]
-            said = " ".join(text[s:e].split())
-            if not _FAQ_QUESTION.match(said):
-                out.append(Unit(unit.evidence, unit.rank, i, said, item, unit.late))
-    return out
+    near = [
+        _at(unit, layouts, i)
+        for i in (unit.index - 1, unit.index + 1)
+        if 0 <= i < len(layout) and layout[i][2] == unit.item
+    ]
+    return [u for u in near if not _FAQ_QUESTION.match(u.text)]
 
 
 def _following(
@@ -933,14 +925,13 @@ def _following(
     used = 0
     i = unit.index + 1
     while i < len(layout) and layout[i][2] == unit.item:
-        s, e, item = layout[i]
-        if not item and "\n\n" in text[layout[i - 1][1] : s]:
+        if not unit.item and "\n\n" in text[layout[i - 1][1] : layout[i][0]]:
             break
-        said = " ".join(text[s:e].split())
-        used += len(said.split())
-        if used > words or _FAQ_QUESTION.match(said):
+        later = _at(unit, layouts, i)
+        used += len(later.text.split())
+        if used > words or _FAQ_QUESTION.match(later.text):
             break
-        out.append(Unit(unit.evidence, unit.rank, i, said, item, unit.late))
+        out.append(later)
         i += 1
     return out
 
