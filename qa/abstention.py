@@ -110,6 +110,23 @@ class AbstentionPolicy:
         )
 
     @staticmethod
+    def unstated_case(question: str, case: str, searched: list[str]) -> Answer:
+        """The monographs state doses, but none for the case the question asks about
+        (severe renal impairment, a child): another case's dose would be a wrong answer."""
+        where = " and ".join(searched) if 0 < len(searched) <= 3 else ""
+        subject = (
+            f"The {where} monograph{'s do' if len(searched) > 1 else ' does'}"
+            if where
+            else "The monographs do"
+        )
+        return abstain(
+            question,
+            f"{subject} not state a dose for {case}.",
+            searched=searched,
+            note=f"no dose stated for {case}",
+        )
+
+    @staticmethod
     def no_monograph(question: str, names: list[str], monographs: int) -> Answer:
         """The question names drugs that no monograph in the index covers."""
         joined = ", ".join(names)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from monorag.index.vectors import VectorFile
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.reader import (
     AXES,
+    CASE_AXES,
     SCHEDULE,
     TARGETS,
     VERDICT,
@@ -174,6 +175,9 @@ class Selection:
     codrug: bool = False
     """The chosen statement names a co-drug of the question (the interaction asked about):
     it is given whatever its support, since "not covered" would deny what it states."""
+    unstated: str = ""
+    """The case a dose question asks about ("severe renal impairment") when no statement
+    states an amount for it: the answer is a refusal that says so."""
 
 
 class ExtractiveAnswerer:
@@ -204,6 +208,7 @@ class ExtractiveAnswerer:
             retrieval.evidence,
             named=query.named,
             codrugs=query.codrugs,
+            topic=query.text,
         )
         chosen = {id(u) for u in selection.units}
         trace.support, trace.threshold = selection.support, self.policy.threshold
@@ -219,6 +224,13 @@ class ExtractiveAnswerer:
             for u in selection.ranked[:TRACED]
         ]
         note = retrieval.note or query.note
+        if selection.unstated and self.policy.supports(selection.support):
+            trace.decided_by = "policy"
+            refusal = self.policy.unstated_case(
+                query.question, selection.unstated, retrieval.titles
+            )
+            trace.abstained_because = refusal.note
+            return refusal
         if not selection.units or not (selection.codrug or self.policy.supports(selection.support)):
             trace.decided_by = "policy"
             refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
@@ -238,6 +250,7 @@ class ExtractiveAnswerer:
         evidence: list[Evidence],
         named: Mapping[str, str] | None = None,
         codrugs: Sequence[str] = (),
+        topic: str = "",
     ) -> Selection:
         """Score the units of ``evidence`` and choose the answer's sentences or list.
 
@@ -246,7 +259,8 @@ class ExtractiveAnswerer:
         drugs the question names, each with the words that named it (a statement of one
         drug's monograph that names another of them is the interaction the question asks
         about; ``Query.named``); ``codrugs`` are drugs it
-        names that only the monographs' text mentions (the same holds for them).
+        names that only the monographs' text mentions (the same holds for them); ``topic``
+        is what is searched for (a follow-up's question with the previous turn's topic).
         """
         layouts: dict[str, list[tuple[int, int, int]]] = {}
         units = self._candidates(query_vector, evidence, layouts)
@@ -256,6 +270,12 @@ class ExtractiveAnswerer:
         weights = {t: w for t, w in weights.items() if t not in _GENERIC} or weights
         total = sum(weights.values()) or 1.0
         intent = intent_of(question)
+        own = intent.targets or "reproduction" in intent.qualifiers
+        if not own and topic and topic != question:
+            # "and if CrCl is 15?" after a dose question asks for the dose: a follow-up
+            # that asks for nothing of its own asks what the previous turn asked. Not
+            # "what if she's breastfeeding?": whether it is safe is a question of its own.
+            intent = replace(intent, targets=intent_of(topic).targets)
         names = _other_names(evidence, named or {}, codrugs)
         for unit in units:
             # A unit is read under its heading: "Common Side Effects" answers "common".
@@ -308,6 +328,19 @@ class ExtractiveAnswerer:
             best = max(naming, key=lambda u: u.score)
             if all(u is not best for u in top):
                 top = [best, *top]
+        unstated = ""
+        case = _case(intent)
+        if case and "amount" in intent.targets and not naming and not _answers_case(best):
+            # A dose question about a case (a child, severe renal impairment) is answered
+            # by a statement of the amount for that case, never by another case's amount
+            # nor by the general dose beside it: without one, the answer says so.
+            stating = [u for u in units if _answers_case(u)]
+            if stating:
+                best = max(stating, key=lambda u: (_matched(u), _named(intent, u), u.score))
+                if all(u is not best for u in top):
+                    top = [*top, best]
+            else:
+                unstated = case
         in_top = {id(u) for u in top}
         rest = [u for u in units if id(u) not in in_top]
         selection = Selection(
@@ -315,6 +348,7 @@ class ExtractiveAnswerer:
             listing=bool(_LIST_QUESTION.search(question)) or intent.broad,
             ranked=top + rest[: TRACED - len(top)],
             codrug=bool(naming),
+            unstated=unstated,
         )
         listed = self._listed(best, units, intent.broad) if selection.listing else None
         if listed is not None:
@@ -682,6 +716,33 @@ def _states_amount(unit: Unit) -> bool:
         and not f.fragment
         and (TARGETS["amount"][1].search(said) or VERDICT.search(said))
     )
+
+
+_CASE_WORDS = {
+    "child": "children",
+    "elderly": "elderly patients",
+    "renal": "renal impairment",
+    "hepatic": "hepatic impairment",
+}
+
+
+def _case(intent: Intent) -> str:
+    """The case a question asks a dose for, in words ("severe renal impairment",
+    "children"), or "" for the general (adult) dose."""
+    values = {
+        axis: sorted(intent.qualifiers.get(axis, frozenset()) & intent.case) for axis in CASE_AXES
+    }
+    organs = [_CASE_WORDS[v] for v in values["organ"]]
+    if organs and values["severity"]:  # an organ's severity only (see ``CASE_AXES``)
+        organs[0] = f"{' or '.join(values['severity'])} {organs[0]}"
+    people = [_CASE_WORDS[v] for v in values["age"]]
+    return " in ".join(p for p in (" and ".join(organs), " or ".join(people)) if p)
+
+
+def _answers_case(unit: Unit) -> bool:
+    """The unit states an amount (``_states_amount``) for the very case the question asks
+    about: every value of it stated by the unit or what it is read under, none other."""
+    return unit.fit is not None and not unit.fit.unstated and _states_amount(unit)
 
 
 def _sub_population(intent: Intent, unit: Unit) -> frozenset[str]:

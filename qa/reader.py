@@ -72,6 +72,15 @@ AXES: dict[str, dict[str, re.Pattern[str]]] = {
 POPULATION_AXES = ("age", "organ")
 """Axes that make a dose question about a sub-population: a statement that carries none of
 the population the question names does not answer it."""
+CASE_AXES = ("age", "organ", "severity")
+"""Axes of the case a dose question asks about (see ``Fit.unstated``): a severity only as
+an organ's (a severe infection is an indication, not a case)."""
+SEVERE_CLEARANCE = 30.0
+"""A creatinine clearance (mL/min) at or under which renal impairment is severe."""
+MODERATE_CLEARANCE = 60.0
+"""The top of moderate renal impairment (FDA 30-59, EMA 30-50 mL/min)."""
+MILD_CLEARANCE = (50.0, 90.0)
+"""Where mild renal impairment lies (FDA 60-89, EMA 50-80 mL/min)."""
 
 # Measures: a number the question gives and the ranges statements state for it.
 _MEASURE_UNITS = {
@@ -79,6 +88,11 @@ _MEASURE_UNITS = {
     "weight": r"(?<![/\w])kg\b(?!\s*/)",
     "age": r"(?:years?|yrs?)(?:\s+(?:of age|old))?",
 }
+_IMPAIRED = _rx(
+    r"\b(?:impair\w*|insufficien\w*|failure|dysfunction|function|disease|ckd|esrd|hd|"
+    r"dialys\w*|ha?emodialys\w*|dialyz\w*|cirrho\w*|child[- ]?pugh)\b"
+)
+"""A question's words for an organ's impairment (see ``Intent.case``)."""
 _Q_CLEARANCE = _rx(
     r"\b(?:crcl|e?gfr|creatinine clearance|clearance)\s*(?:of|is|=|:|at)?\s*"
     r"(<|>|≤|≥|below|under|less than|over|above|more than)?\s*(\d+(?:\.\d+)?)"
@@ -264,6 +278,11 @@ class Intent:
     """Units the question asks its number in (see ``_ASKED_UNIT``)."""
     words: frozenset[str] = frozenset()
     """The question's content words and their initials: what indication it names."""
+    case: frozenset[str] = frozenset()
+    """The qualifier values that make a dose question about a case (``CASE_AXES``): a
+    child, the elderly, an organ's impairment and its severity. An organ is a case only
+    where the question speaks of its impairment ("renal impairment", "on HD", "CrCl 20"),
+    not in "kidney transplant" or "renal anaemia"."""
 
     @property
     def population(self) -> bool:
@@ -281,11 +300,18 @@ def intent_of(question: str) -> Intent:
     qualifiers = _axes(question)
     if "clearance" in measures:
         qualifiers.setdefault("organ", frozenset({"renal"}))
+        if measures["clearance"][1] <= SEVERE_CLEARANCE:
+            # Under 30 mL/min is severe renal impairment in every grading (KDIGO, the
+            # EMA and FDA renal guidances): "CrCl < 30" asks about the severe case.
+            qualifiers.setdefault("severity", frozenset({"severe"}))
     if "age" in measures and "age" not in qualifiers:
         lo, hi = measures["age"]
         age = "child" if hi < 18 else "elderly" if lo >= 65 else "adult"
         qualifiers["age"] = frozenset({age})
     how_many = _HOW_MANY.search(question)
+    case = set(qualifiers.get("age", frozenset()) - {"adult"})
+    if "organ" in qualifiers and ("clearance" in measures or _IMPAIRED.search(question)):
+        case |= qualifiers["organ"] | qualifiers.get("severity", frozenset())
     return Intent(
         frozenset(targets),
         qualifiers,
@@ -294,6 +320,7 @@ def intent_of(question: str) -> Intent:
         how_many.group(1).lower() if how_many else "",
         tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
         question_words(question),
+        frozenset(case),
     )
 
 
@@ -385,6 +412,17 @@ class Fit:
     fragment: bool = False
     unit_missing: bool = False
     """The question asks for a number in a unit the statement does not state."""
+    unstated: tuple[str, ...] = ()
+    """Values of the case the question asks about (a child, renal impairment, severe) that
+    neither the statement nor what it is read under states. An adult is everyone's default
+    and never unstated."""
+
+
+_MEASURED = {
+    "clearance": ("renal", "mild", "moderate", "severe"),
+    "age": ("child", "elderly"),
+}
+"""Case values a matching measure states (see ``Fit.unstated``)."""
 
 
 def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
@@ -398,6 +436,8 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
     matched = conflicts = missing = 0
     population_seen = False
     organ_layer: str | None = None
+    unstated: list[str] = []
+    severity_missed = False
     for axis in sorted(intent.qualifiers, key=lambda a: a == "severity"):
         wanted = intent.qualifiers[axis]
         # A severity qualifies an organ's impairment: it is read from the sentence itself
@@ -407,6 +447,8 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
             search = (text,) if organ_layer in (None, text) else (text, organ_layer)
         for layer in search:
             stated = _axes_one(layer, axis)
+            if axis == "severity" and "renal" in intent.qualifiers.get("organ", ()):
+                stated |= _clearance_grades(layer)
             if stated:
                 if axis in POPULATION_AXES:
                     population_seen = True
@@ -416,10 +458,13 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
                     matched += 1
                 elif not _compatible(axis, wanted, stated):
                     conflicts += 1
+                    unstated.extend(sorted(wanted & intent.case))  # another case's
                 break
         else:
             # Only a severity is missed: most statements name no sex or trimester.
             missing += axis == "severity"
+            severity_missed = axis == "severity"
+            unstated.extend(sorted(wanted & intent.case))
     for measure, (qlo, qhi) in intent.measures.items():
         for layer in layers:
             ranges = _stated_ranges(layer, measure)
@@ -427,6 +472,12 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
                 if any(lo <= qhi and qlo <= hi for lo, hi in ranges):
                     matched += 1
                     population_seen = True
+                    # "CrCl under 10 mL/min" states the case "CrCl 8" asks about,
+                    # however it grades it.
+                    unstated = [v for v in unstated if v not in _MEASURED.get(measure, ())]
+                    if measure == "clearance" and severity_missed:
+                        missing -= 1  # the range grades it: it states the severity asked
+                        matched += 1
                 else:
                     conflicts += 1
                 break
@@ -460,11 +511,26 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         missing_targets=absent,
         fragment=is_fragment(text),
         unit_missing=unit_missing,
+        unstated=tuple(unstated),
     )
 
 
 def _axes_one(text: str, axis: str) -> frozenset[str]:
     return frozenset(v for v, rx in AXES[axis].items() if rx.search(text))
+
+
+def _clearance_grades(text: str) -> frozenset[str]:
+    """The renal severities the clearance ranges of ``text`` state: "CrCl below 30 mL/min"
+    is severe, "30 to 50" moderate, "50 to 80" mild (the EMA and FDA renal gradings)."""
+    grades = set()
+    for lo, hi in _stated_ranges(text, "clearance"):
+        if hi <= SEVERE_CLEARANCE:
+            grades.add("severe")
+        elif lo >= SEVERE_CLEARANCE and hi <= MODERATE_CLEARANCE:
+            grades.add("moderate")
+        elif lo >= MILD_CLEARANCE[0] and hi <= MILD_CLEARANCE[1]:
+            grades.add("mild")
+    return frozenset(grades)
 
 
 def _compatible(axis: str, wanted: frozenset[str], stated: frozenset[str]) -> bool:

@@ -1,0 +1,155 @@
+"""A dose question about a case the monograph does not give a dose for (issue 12: a wrong
+dose for the wrong population).
+
+"Dose if CrCl is 20?" over a monograph that states only the mild-to-moderate renal dose,
+or "dose for a 7 year old?" over one that states only the adult dose, must not be answered
+with the neighbouring case's amount: the answer says the monograph states no dose for that
+case. A clearance range in the statement grades the severity it is about ("below 30 mL/min"
+is severe); "kidney transplant" or "renal anaemia" names an organ but no impairment, so it
+is no case. Written monographs, fast tier (hash embedder, in-memory index).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.ingest.pipeline import ingest
+from monorag.qa.conversation import Conversation
+from monorag.qa.engine import Engine
+from monorag.qa.reader import fit, intent_of
+from tests.conftest import make_fast_settings
+
+PARTIAL = """---
+title: Casedrin
+description: >-
+  Casedrin is a test medicine for hypertension written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## Dosage
+
+### Adults
+
+The recommended dose of casedrin for hypertension is 20 mg once daily.
+
+### Renal Impairment
+
+* **Mild to moderate renal impairment (creatinine clearance 30 to 80 mL/min):** casedrin 10 mg once daily.
+
+### Kidney Transplant Recipients
+
+In kidney transplant recipients the casedrin dose is 15 mg once daily.
+
+## Storage
+
+Store casedrin below 25 °C.
+"""  # noqa: E501 - a monograph's lines are as long as its paragraphs
+
+GRADED = """---
+title: Gradolin
+description: >-
+  Gradolin is a test medicine for infections written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## Dosage
+
+### Adults and Children
+
+Adults: gradolin 500 mg twice daily. Children aged 2 to 11 years: gradolin 10 mg/kg twice daily.
+
+### Kidney Problems
+
+Creatinine clearance 30 to 50 mL/min: gradolin 250 mg twice daily. Creatinine clearance below 30 mL/min: gradolin 250 mg once daily.
+"""  # noqa: E501
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over the two monographs; abstention off so that only the case gate refuses."""
+    folder = tmp_path_factory.mktemp("dose-case")
+    (folder / "casedrin.md").write_text(PARTIAL, encoding="utf-8")
+    (folder / "gradolin.md").write_text(GRADED, encoding="utf-8")
+    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
+    assert ingest([folder], settings, hash_embedder).ok
+    return Engine(settings, hash_embedder)
+
+
+# -- the case a question asks about -----------------------------------------------------------
+
+
+def test_the_case_of_a_dose_question() -> None:
+    assert intent_of("dose if crcl 20?").case == {"renal", "severe"}
+    assert intent_of("dose in moderate renal impairment?").case == {"renal", "moderate"}
+    assert intent_of("dose on haemodialysis?").case == {"renal"}
+    assert intent_of("dose for a 7 year old?").case == {"child"}
+    # An organ without its impairment, an adult, a severe infection: no case.
+    assert intent_of("dose after a kidney transplant?").case == frozenset()
+    assert intent_of("dose for renal anaemia?").case == frozenset()
+    assert intent_of("adult dose?").case == frozenset()
+    assert intent_of("dose for a severe infection?").case == frozenset()
+
+
+def test_a_statement_leaves_unstated_the_case_it_is_not_about() -> None:
+    severe = intent_of("dose if crcl 20?")
+    assert "severe" in fit(severe, "Creatinine clearance 30 to 80 mL/min: 10 mg daily.").unstated
+    assert fit(severe, "Creatinine clearance below 30 mL/min: 5 mg daily.").unstated == ()
+    child = intent_of("dose for a 7 year old?")
+    assert fit(child, "Adults: 10 mg once daily.").unstated == ("child",)
+    assert fit(child, "Children aged 6 to 11 years: 5 mg once daily.").unstated == ()
+
+
+def test_a_clearance_range_grades_the_severity_it_is_about() -> None:
+    severe = fit(intent_of("dose in severe renal impairment?"), "CrCl below 30 mL/min: 5 mg.")
+    assert severe.unstated == () and severe.conflicts == 0 and severe.matched == 2
+    moderate = intent_of("dose in moderate renal impairment?")
+    assert fit(moderate, "Creatinine clearance 30 to 50 mL/min: 250 mg.").conflicts == 0
+    assert fit(moderate, "Creatinine clearance below 30 mL/min: 250 mg.").conflicts == 1
+
+
+# -- the answerer, end to end -----------------------------------------------------------------
+
+
+def test_severe_renal_question_is_not_given_the_moderate_dose(engine: Engine) -> None:
+    answer = engine.ask("casedrin dose if crcl 20?")
+    assert answer.abstained
+    assert "10 mg" not in answer.text
+    assert "severe renal impairment" in answer.text and "Casedrin" in answer.text
+
+
+def test_the_stated_case_is_answered(engine: Engine) -> None:
+    answer = engine.ask("casedrin dose in moderate renal impairment?")
+    assert not answer.abstained and "10 mg" in answer.text
+
+
+def test_a_child_is_not_given_the_adult_dose(engine: Engine) -> None:
+    answer = engine.ask("casedrin dose for a 7 year old?")
+    assert answer.abstained
+    assert "20 mg" not in answer.text and "children" in answer.text
+
+
+def test_an_organ_without_its_impairment_is_no_case(engine: Engine) -> None:
+    answer = engine.ask("casedrin dose after kidney transplant?")
+    assert not answer.abstained and "15 mg" in answer.text
+
+
+def test_the_graded_line_answers_the_severe_case(engine: Engine) -> None:
+    answer = engine.ask("gradolin dose in severe renal impairment?")
+    assert not answer.abstained
+    assert "once daily" in answer.text and "twice daily" not in answer.text.split("[")[0]
+
+
+def test_the_child_line_answers_the_child(engine: Engine) -> None:
+    answer = engine.ask("gradolin dose for a 4 year old?")
+    assert not answer.abstained and "10 mg/kg" in answer.text
+    assert "500 mg" not in answer.text
+
+
+def test_a_follow_up_keeps_the_case_gate(engine: Engine) -> None:
+    conversation = Conversation()
+    engine.ask("casedrin dose for hypertension?", conversation=conversation)
+    answer = engine.ask("and if crcl is 15?", conversation=conversation)
+    assert answer.abstained and "10 mg" not in answer.text
