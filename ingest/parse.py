@@ -221,6 +221,55 @@ def _date(value: Any) -> str:
 class _Open:
     section: Section
     lines: list[str]
+    found: bool = False
+    """A heading the conversion left at the end of a paragraph (``_lost_heading``)."""
+
+
+# A converted leaflet often keeps a sub-heading as the last words of the paragraph before
+# it: "... while you are using Abseamed. People with kidney disease". Those words head
+# the paragraphs after them (whose doses are for those people), so they become a
+# sub-heading. Only a short, sentence-case phrase with no number and no end punctuation,
+# after a full stop, followed by a paragraph that opens as a sentence or a list: not a
+# sentence that runs on into the next paragraph, not a company's name and address.
+_TRAILING = re.compile(r"(?<=[.!?)])\s+([A-Z][^.!?:;,\d]*[^.!?:;,\d\s])$")
+_RUNS_ON = re.compile(
+    r"\b(?:a|an|the|to|of|and|or|with|for|in|on|by|at|from|your|you|is|are|be|may|will|than|"
+    r"can|include|includes|including|that|when|if|as|such|kept|following)$",
+    re.IGNORECASE,
+)
+_OPENS = re.compile(r"^\s*(?:[A-Z\d]|[*+-]\s|\*\*)")
+MAX_FOUND_WORDS = 8
+
+
+def _next_text(lines: list[str]) -> list[str]:
+    """For each line, the next line after it that is not blank ("" at the end)."""
+    out = [""] * len(lines)
+    nxt = ""
+    for i in range(len(lines) - 1, -1, -1):
+        out[i] = nxt
+        if lines[i].strip():
+            nxt = lines[i]
+    return out
+
+
+def _lost_heading(line: str, following: str) -> str:
+    """The heading left at the end of paragraph ``line`` (see ``_TRAILING``), or ""."""
+    if (
+        line.lstrip().startswith(("*", "-", "+", "|", ">"))
+        or not _OPENS.match(following)
+        or _HEADING.match(following)
+    ):
+        return ""
+    match = _TRAILING.search(line.rstrip())
+    if match is None:
+        return ""
+    words = match.group(1).split()
+    if len(words) > MAX_FOUND_WORDS or _RUNS_ON.search(match.group(1)):
+        return ""
+    # Sentence case: a name ("Salomone Pharma Ltd") capitalises its later words.
+    if any(w[0].isupper() and not (w.isupper() and len(w) <= 4) for w in words[1:]):
+        return ""
+    return match.group(1)
 
 
 def _sections(body: str, warnings: list[str]) -> tuple[list[Section], list[Section]]:
@@ -235,12 +284,32 @@ def _sections(body: str, warnings: list[str]) -> tuple[list[Section], list[Secti
             done = stack.pop()
             done.section.text = tidy_lines("\n".join(done.lines))
 
-    for line in body.split("\n"):
+    lines_in = body.split("\n")
+    following = _next_text(lines_in)
+    for i, line in enumerate(lines_in):
         if _FENCE.match(line):
             in_fence = not in_fence
         match = None if in_fence else (_HEADING.match(line) or _EMPTY_HEADING.match(line))
         if match is None:
-            (stack[-1].lines if stack else preface).append(line)
+            parent = (stack[-2] if stack[-1].found else stack[-1]) if stack else None
+            if stack and _FAQ_TITLE.match(stack[0].section.title):
+                parent = None  # an FAQ's sub-headings are its questions
+            found = "" if in_fence or parent is None else _lost_heading(line, following[i])
+            if (
+                not found
+                or parent is None
+                or parent.section.level >= 6
+                # one citation, one section: a repeated phrase stays text
+                or any(c.title == found for c in parent.section.children)
+            ):
+                (stack[-1].lines if stack else preface).append(line)
+                continue
+            stack[-1].lines.append(line.rstrip()[: -len(found)].rstrip())
+            level = parent.section.level + 1
+            close_to(level)
+            section = Section(title=found, level=level, path=(*parent.section.path, found))
+            stack[-1].section.children.append(section)
+            stack.append(_Open(section, [], found=True))
             continue
         level = len(match.group(1))
         title = clean_heading(match.group(2)) if match.lastindex and match.lastindex >= 2 else ""

@@ -321,6 +321,14 @@ class ExtractiveAnswerer:
                 )
                 if all(u is not best for u in top):
                     top = [*top, best]
+        plain = intent.targets == {"amount"} and not (intent.qualifiers or intent.measures)
+        if plain and topic in ("", question) and _for_others(intent, best):
+            # The mirror of the case rule below: a dose question naming nobody in particular
+            # is answered by the dose for everyone, not by a sub-population's beside it.
+            # (A follow-up names its own subject: "and if of Asian ancestry?")
+            general = [u for u in top if _states_amount(u) and not _sub_population(intent, u)]
+            if general:
+                best = max(general, key=lambda u: (_named(intent, u), u.score))
         naming = [u for u in units if _codrug(u, names)]
         if naming and all(u is not best for u in naming):
             # The question asks about a drug these monographs name: the statement that
@@ -696,6 +704,12 @@ def _general(intent: Intent, top: list[Unit]) -> Unit:
         if unit.fit.missing_targets <= best.fit.missing_targets:
             return unit
     return best
+
+
+def _for_others(intent: Intent, unit: Unit) -> bool:
+    """The unit states a sub-population's dose (a child's, the elderly's) where the
+    question names no one, and does not name the indication the question does."""
+    return bool(_sub_population(intent, unit)) and not _named(intent, unit)
 
 
 def _states_amount(unit: Unit) -> bool:

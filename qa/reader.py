@@ -649,8 +649,22 @@ def sub_population(intent: Intent, layers: tuple[str, ...]) -> frozenset[str]:
     out: set[str] = set()
     for axis in POPULATION_AXES:
         if axis not in intent.qualifiers:
-            out |= _stated(axis, layers) - {"adult"}
+            stated = _stated(axis, layers)
+            if axis == "age" and any(_for_everyone(layer) for layer in layers[:2]):
+                continue  # "in infants, children, adolescents and adults": everyone's dose
+            out |= stated - {"adult"}
     return frozenset(out)
+
+
+_AGES = r"(?:adults?|children|infants|adolescents|neonates|elderly)"
+_EVERYONE = _rx(rf"\b{_AGES}(?:\s*,\s*{_AGES}){{0,3}},?\s+and\s+{_AGES}\b")
+"""Ages named together in one phrase ("children and adults")."""
+
+
+def _for_everyone(text: str) -> bool:
+    """``text`` names adults together with younger ages in one phrase ("in infants,
+    children, adolescents and adults"): its dose is for everyone."""
+    return any("adult" in m.group(0).lower() for m in _EVERYONE.finditer(text))
 
 
 def names_asked_scope(intent: Intent, text: str, context: tuple[str, ...] = ()) -> bool:

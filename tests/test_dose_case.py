@@ -17,7 +17,7 @@ from monorag.embed import HashEmbedder
 from monorag.ingest.pipeline import ingest
 from monorag.qa.conversation import Conversation
 from monorag.qa.engine import Engine
-from monorag.qa.reader import fit, intent_of
+from monorag.qa.reader import fit, intent_of, sub_population
 from tests.conftest import make_fast_settings
 
 PARTIAL = """---
@@ -67,12 +67,53 @@ Creatinine clearance 30 to 50 mL/min: gradolin 250 mg twice daily. Creatinine cl
 """  # noqa: E501
 
 
+LEAFLET = """---
+title: Lostolin
+description: >-
+  Lostolin is a test medicine for anaemia written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to use Lostolin
+
+Your doctor will check your blood pressure while you are using Lostolin. People with kidney disease
+
+The usual starting dose of Lostolin is 50 IU per kilogram of body weight three times a week.
+
+Your doctor may adjust the dose every four weeks. Adults on chemotherapy
+
+The starting dose of Lostolin is 150 IU per kilogram three times a week.
+"""
+
+GENERAL = """---
+title: Generol
+description: >-
+  Generol is a test medicine for myeloma written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## Dosage
+
+### Elderly Patients
+
+For elderly patients receiving generol with dexamethasone, a lower recommended starting dose of 2 mg is recommended.
+
+### Standard Dosage
+
+Dosage: 4 mg once daily on days 1-21 of a 28-day cycle.
+"""  # noqa: E501
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over the two monographs; abstention off so that only the case gate refuses."""
     folder = tmp_path_factory.mktemp("dose-case")
     (folder / "casedrin.md").write_text(PARTIAL, encoding="utf-8")
     (folder / "gradolin.md").write_text(GRADED, encoding="utf-8")
+    (folder / "lostolin.md").write_text(LEAFLET, encoding="utf-8")
+    (folder / "generol.md").write_text(GENERAL, encoding="utf-8")
     settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
     assert ingest([folder], settings, hash_embedder).ok
     return Engine(settings, hash_embedder)
@@ -153,3 +194,24 @@ def test_a_follow_up_keeps_the_case_gate(engine: Engine) -> None:
     engine.ask("casedrin dose for hypertension?", conversation=conversation)
     answer = engine.ask("and if crcl is 15?", conversation=conversation)
     assert answer.abstained and "10 mg" not in answer.text
+
+
+def test_a_heading_the_conversion_left_in_a_paragraph_states_the_case(engine: Engine) -> None:
+    answer = engine.ask("lostolin dose for kidney disease on dialysis?")
+    assert not answer.abstained
+    assert "50 IU" in answer.text and "150 IU" not in answer.text
+    assert "People with kidney disease" in answer.citations[0].section
+
+
+def test_a_question_naming_no_one_gets_the_dose_for_everyone(engine: Engine) -> None:
+    """The mirror of the case rule: the elderly line matches "recommended" twice, but a
+    question naming no one is answered by the dose for everyone."""
+    answer = engine.ask("what is the recommended dose of generol?")
+    assert "4 mg" in answer.text and "2 mg" not in answer.text
+
+
+def test_a_dose_for_adults_and_children_is_for_everyone() -> None:
+    general = intent_of("usual dose?")
+    everyone = ("The usual dose is 5 mg/kg daily in infants, children, adolescents and adults.",)
+    assert sub_population(general, everyone) == frozenset()
+    assert sub_population(general, ("Children aged 2 to 11 years: 5 mg/kg daily.",)) == {"child"}

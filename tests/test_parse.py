@@ -187,6 +187,62 @@ def test_heading_levels_nest_and_preface_becomes_overview() -> None:
     assert mono.all_sections()[0].text == "Intro text before any heading."
 
 
+def test_a_heading_left_at_the_end_of_a_paragraph_heads_what_follows() -> None:
+    """Converted leaflets keep a sub-heading as the paragraph's last words ("... using
+    Testamab. People with kidney disease"): it becomes the sub-heading of the paragraphs
+    after it, up to the next one, and no word is lost."""
+    body = (
+        "## 3. How to take Testamab\n\n"
+        "Your doctor checks your blood pressure while you use it. People with kidney disease\n\n"
+        "The usual starting dose is 50 IU per kilogram three times a week.\n\n"
+        "For patients on dialysis it may be given twice a week. Adults on chemotherapy\n\n"
+        "The starting dose is 150 IU per kilogram.\n\n"
+        "## 4. Possible side effects\n\nHeadache.\n"
+    )
+    mono = parse(monograph(body))
+    assert [s.heading for s in mono.all_sections()] == [
+        "3. How to take Testamab",
+        f"3. How to take Testamab{SEP}People with kidney disease",
+        f"3. How to take Testamab{SEP}Adults on chemotherapy",
+        "4. Possible side effects",
+    ]
+    kidney = mono.all_sections()[1]
+    assert kidney.text.startswith("The usual starting dose is 50 IU")
+    assert kidney.text.endswith("it may be given twice a week.")
+    words = " ".join(s.title + " " + s.text for s in mono.all_sections()).split()
+    assert sorted(words) == sorted(re.sub(r"#+ ", "", body).split())
+
+
+@pytest.mark.parametrize(
+    "paragraph, following",
+    [
+        # a sentence that runs on into the next paragraph
+        ("It is given by injection. Your doctor may increase the dose to", "Up to 20 mg."),
+        ("It is given by injection. Your doctor may give", "twice a week if needed."),
+        # a list's lead-in without its colon
+        ("Tell your doctor at once. Serious infections can include", "* pneumonia"),
+        # a company's name in an address block, a number
+        ("Marketed in Ireland. Salomone Pharma Ltd", "Dublin 4"),
+        ("Keep it cold. Store for up to 30 days", "Do not freeze."),
+        # a list item
+        ("* Do not take it if pregnant. Children under two", "Do not give it."),
+    ],
+)
+def test_words_that_are_no_lost_heading_stay_text(paragraph: str, following: str) -> None:
+    mono = parse(monograph(f"## Use\n\n{paragraph}\n\n{following}\n"))
+    assert [s.title for s in mono.all_sections()] == ["Use"]
+
+
+def test_a_lost_heading_is_not_found_in_faqs_nor_twice() -> None:
+    faq = "## FAQ\n\n### Is it safe?\n\nIt is usually safe. Pregnancy and breastfeeding\n\nAsk.\n"
+    assert [s.title for s in parse(monograph(faq)).all_sections()] == []
+    twice = (
+        "## Use\n\nTake it daily. How much to take\n\nOne tablet.\n\n"
+        "Swallow it whole. How much to take\n\nTwo tablets.\n"
+    )
+    assert [s.title for s in parse(monograph(twice)).all_sections()] == ["Use", "How much to take"]
+
+
 def test_code_fences_hide_heading_markers() -> None:
     body = "## Usage\n\n```\n# not a heading\n```\n\nafter\n"
     mono = parse(monograph(body))
