@@ -110,9 +110,11 @@ class AbstentionPolicy:
         )
 
     @staticmethod
-    def unstated_case(question: str, case: str, searched: list[str]) -> Answer:
-        """The monographs state doses, but none for the case the question asks about
-        (severe renal impairment, a child): another case's dose would be a wrong answer."""
+    def unstated(question: str, what: str, searched: list[str]) -> Answer:
+        """The monographs speak of what the question asks about but do not state ``what``
+        it asks for: a dose for its case ("a dose for severe renal impairment": another
+        case's dose would be a wrong answer) or a number of the kind it names ("a
+        percentage"): the nearest other number would be."""
         where = " and ".join(searched) if 0 < len(searched) <= 3 else ""
         subject = (
             f"The {where} monograph{'s do' if len(searched) > 1 else ' does'}"
@@ -121,9 +123,9 @@ class AbstentionPolicy:
         )
         return abstain(
             question,
-            f"{subject} not state a dose for {case}.",
+            f"{subject} not state {what}.",
             searched=searched,
-            note=f"no dose stated for {case}",
+            note=f"{what} is not stated",
         )
 
     @staticmethod

@@ -32,10 +32,13 @@ from monorag.qa.reader import (
     VERDICT,
     Fit,
     Intent,
+    asked_scope,
     fit,
     intent_of,
     names_asked_scope,
+    names_phrase,
     other_scope,
+    scoped_elsewhere,
     sub_population,
 )
 from monorag.settings import AnswerSettings
@@ -176,8 +179,8 @@ class Selection:
     """The chosen statement names a co-drug of the question (the interaction asked about):
     it is given whatever its support, since "not covered" would deny what it states."""
     unstated: str = ""
-    """The case a dose question asks about ("severe renal impairment") when no statement
-    states an amount for it: the answer is a refusal that says so."""
+    """What the question asks for that no statement states ("a dose for severe renal
+    impairment", "a percentage"): the answer is a refusal that says so."""
 
 
 class ExtractiveAnswerer:
@@ -226,9 +229,7 @@ class ExtractiveAnswerer:
         note = retrieval.note or query.note
         if selection.unstated and self.policy.supports(selection.support):
             trace.decided_by = "policy"
-            refusal = self.policy.unstated_case(
-                query.question, selection.unstated, retrieval.titles
-            )
+            refusal = self.policy.unstated(query.question, selection.unstated, retrieval.titles)
             trace.abstained_because = refusal.note
             return refusal
         if not selection.units or not (selection.codrug or self.policy.supports(selection.support)):
@@ -348,7 +349,30 @@ class ExtractiveAnswerer:
                 if all(u is not best for u in top):
                     top = [*top, best]
             else:
-                unstated = case
+                unstated = f"a dose for {case}"
+        indication = asked_scope(question) if "amount" in intent.targets else []
+        if indication and not (naming or unstated) and _other_indication(indication, best):
+            # "Dose for GAD?" where the closest amount is the one "for ALL": the dose for
+            # the indication asked, else the answer says the monograph states none.
+            naming_it = [
+                u
+                for u in units
+                if _states_amount(u) and names_phrase(indication, (u.text, *u.context[:1]))
+            ]
+            if naming_it:
+                best = max(naming_it, key=lambda u: u.score)
+                if all(u is not best for u in top):
+                    top = [*top, best]
+            else:
+                unstated = f"a dose for {' '.join(indication)}"
+        if intent.asked and not (naming or unstated) and not _carries_asked(best):
+            # "What % ...?", "how many weeks ...?": a statement without a number of that
+            # kind answers something else, however close its words.
+            carrying = [u for u in top if _carries_asked(u)]
+            if carrying:
+                best = max(carrying, key=lambda u: u.score)
+            else:
+                unstated = intent.asked
         in_top = {id(u) for u in top}
         rest = [u for u in units if id(u) not in in_top]
         selection = Selection(
@@ -751,6 +775,16 @@ def _case(intent: Intent) -> str:
         organs[0] = f"{' or '.join(values['severity'])} {organs[0]}"
     people = [_CASE_WORDS[v] for v in values["age"]]
     return " in ".join(p for p in (" and ".join(organs), " or ".join(people)) if p)
+
+
+def _other_indication(indication: list[str], unit: Unit) -> bool:
+    """The unit is scoped to another indication than the one asked (``scoped_elsewhere``)."""
+    return scoped_elsewhere(indication, unit.text, unit.context)
+
+
+def _carries_asked(unit: Unit) -> bool:
+    """The unit carries a number of the kind the question asks for (``Intent.asked``)."""
+    return unit.fit is not None and not unit.fit.asked_missing
 
 
 def _answers_case(unit: Unit) -> bool:

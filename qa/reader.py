@@ -278,6 +278,10 @@ class Intent:
     """Units the question asks its number in (see ``_ASKED_UNIT``)."""
     words: frozenset[str] = frozenset()
     """The question's content words and their initials: what indication it names."""
+    asked: str = ""
+    """What number the question asks for, in words, when it names its unit or its kind
+    ("a percentage", "a number of weeks", "a figure in mmol/L"): a statement without a
+    number of that kind does not answer it."""
     case: frozenset[str] = frozenset()
     """The qualifier values that make a dose question about a case (``CASE_AXES``): a
     child, the elderly, an organ's impairment and its severity. An organ is a case only
@@ -320,8 +324,22 @@ def intent_of(question: str) -> Intent:
         how_many.group(1).lower() if how_many else "",
         tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
         question_words(question),
+        _asked(question, how_many.group(1).lower() if how_many else ""),
         frozenset(case),
     )
+
+
+def _asked(question: str, duration: str) -> str:
+    """``Intent.asked`` for ``question``."""
+    if duration:
+        return f"a number of {duration}"
+    unit = _ASKED_UNIT.search(question)
+    if unit is None:
+        return ""
+    said = unit.group(0)
+    if said == "%" or said.lower().startswith("percent"):
+        return "a percentage"
+    return f"a figure {said}" if said.lower().startswith("per ") else f"a figure in {said}"
 
 
 def _unit_pattern(asked: str) -> re.Pattern[str]:
@@ -412,6 +430,9 @@ class Fit:
     fragment: bool = False
     unit_missing: bool = False
     """The question asks for a number in a unit the statement does not state."""
+    asked_missing: bool = False
+    """The statement carries no number of the kind the question asks for (``Intent.asked``):
+    its unit, or for "how many weeks" a number of weeks (or days, months)."""
     unstated: tuple[str, ...] = ()
     """Values of the case the question asks about (a child, renal impairment, severe) that
     neither the statement nor what it is read under states. An adult is everyone's default
@@ -484,6 +505,7 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         else:
             missing += measure == "weight"
     carried = absent = 0
+    duration_ok = True
     whole = " ".join(layers[:2])
     for target in intent.targets:
         ok = bool(TARGETS[target][1].search(whole))
@@ -492,11 +514,14 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         if target == "value" and ok and (m := intent.duration):
             ok = bool(
                 re.search(
-                    rf"(?:\d|\b(?:one|two|three|four|five|six|a|an))\s*-?\s*(?:{_DURATION[m]})\b",
+                    rf"(?:\d|\b(?:one|two|three|four|five|six|a|an))\s*-?\s*(?:{_DURATION[m]})\b"
+                    r"(?!\s+(?:of age|old))",  # "50 years of age" is an age, not a duration
                     whole,
                     _I,
                 )
             )
+        if target == "value" and intent.duration:
+            duration_ok = ok
         carried += ok
         absent += not ok
     unit_missing = any(not rx.search(whole) for rx in intent.units)
@@ -511,6 +536,7 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         missing_targets=absent,
         fragment=is_fragment(text),
         unit_missing=unit_missing,
+        asked_missing=unit_missing or not duration_ok,
         unstated=tuple(unstated),
     )
 
@@ -633,6 +659,31 @@ def names_scope(asked: frozenset[str], phrase: list[str]) -> bool:
     if any(_same_word(w, q) for w in phrase for q in asked):
         return True
     return bool(_initials(phrase) & asked)
+
+
+def asked_scope(question: str) -> list[str]:
+    """The indication a dose question names ("dose for generalized anxiety disorder" ->
+    ["generalized", "anxiety", "disorder"]), or [] (see ``scope_words``)."""
+    phrases = scope_words(question)
+    return phrases[0] if phrases else []
+
+
+def names_phrase(phrase: list[str], layers: tuple[str, ...]) -> bool:
+    """True when ``layers`` (a statement, its lead-in or heading) name ``phrase``: one of
+    its words (or a stem of one), or its initials ("GAD")."""
+    words = {w for layer in layers for w in _WORD.findall(layer.lower())}
+    if names_scope(frozenset(words), phrase):
+        return True
+    # The question's initials for the statement's words: "RA" for "rheumatoid arthritis".
+    initials = {i for layer in layers for scope in scope_words(layer) for i in _initials(scope)}
+    return bool(initials & set(phrase))
+
+
+def scoped_elsewhere(phrase: list[str], text: str, context: tuple[str, ...] = ()) -> bool:
+    """True when the statement scopes itself by an indication ("For ALL, ...") and
+    nowhere names the indication ``phrase`` the question asks about."""
+    layers = (text, *context[:1])
+    return any(scope_words(layer) for layer in layers) and not names_phrase(phrase, layers)
 
 
 def _stated(axis: str, layers: tuple[str, ...]) -> frozenset[str]:

@@ -1,0 +1,118 @@
+"""A question that names the kind of number it wants ("what %", "how many weeks", "in
+mmol/L") is answered only by a statement carrying a number of that kind (issue 12, class 7:
+a nearby unrelated sentence quoted where the monograph is silent). A dose question naming an
+indication the monograph gives no dose for is refused, not answered with another
+indication's dose. Written monographs, fast tier (hash embedder, in-memory index).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.ingest.pipeline import ingest
+from monorag.qa.engine import Engine
+from monorag.qa.reader import asked_scope, fit, intent_of, names_phrase, scoped_elsewhere
+from tests.conftest import make_fast_settings
+
+LEAFLET = """---
+title: Numberix
+description: >-
+  Numberix is a test vaccine written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 1. What Numberix is and what it is used for
+
+Numberix is a vaccine used to protect people 50 years of age or older against shingles. It helps the body build its own protection against the virus.
+
+## 4. Possible side effects
+
+Redness at the injection site occurred in 12% of the people vaccinated. Pain at the injection site may last for 3 days.
+"""  # noqa: E501
+
+USPI = """---
+title: Indicamab
+description: >-
+  Indicamab is a test medicine for arthritis and leukaemia written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2 DOSAGE AND ADMINISTRATION
+
+### 2.1 Recommended Dosage
+
+For adults with rheumatoid arthritis, the recommended starting dosage of indicamab is 7.5 mg orally once weekly. For acute lymphoblastic leukemia (ALL), the recommended dosage of indicamab is 20 mg/m² orally once weekly as part of a maintenance regimen.
+"""  # noqa: E501
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over the two monographs; abstention off so that only the gates refuse."""
+    folder = tmp_path_factory.mktemp("asked")
+    (folder / "numberix.md").write_text(LEAFLET, encoding="utf-8")
+    (folder / "indicamab.md").write_text(USPI, encoding="utf-8")
+    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
+    assert ingest([folder], settings, hash_embedder).ok
+    return Engine(settings, hash_embedder)
+
+
+def test_what_number_a_question_asks_for() -> None:
+    assert intent_of("what % of patients respond?").asked == "a percentage"
+    assert intent_of("how many weeks does it last?").asked == "a number of weeks"
+    assert intent_of("max correction in mmol/L per day?").asked.startswith("a figure in mmol")
+    assert intent_of("dose per m2?").asked == "a figure per m2"
+    assert intent_of("what dose?").asked == ""
+
+
+def test_an_age_is_not_a_duration() -> None:
+    years = intent_of("how many years does protection last?")
+    assert fit(years, "It protects people 50 years of age or older.").asked_missing
+    assert not fit(years, "Protection lasts for at least 5 years.").asked_missing
+    assert fit(intent_of("what % respond?"), "Most people respond.").asked_missing
+
+
+def test_a_percentage_not_stated_is_refused(engine: Engine) -> None:
+    answer = engine.ask("what % of patients respond to indicamab?")
+    assert answer.abstained and "does not state a percentage" in answer.text
+
+
+def test_a_percentage_stated_is_answered(engine: Engine) -> None:
+    answer = engine.ask("what % get redness at the injection site with numberix?")
+    assert not answer.abstained and "12%" in answer.text
+
+
+def test_a_duration_not_stated_is_refused(engine: Engine) -> None:
+    answer = engine.ask("how many years does numberix protection last?")
+    assert answer.abstained and "50 years" not in answer.text
+
+
+def test_a_duration_stated_is_answered(engine: Engine) -> None:
+    answer = engine.ask("how many days does injection site pain from numberix last?")
+    assert not answer.abstained and "3 days" in answer.text
+
+
+def test_the_indication_a_dose_question_names() -> None:
+    assert asked_scope("dose for ulcerative colitis?") == ["ulcerative", "colitis"]
+    assert asked_scope("pomalyst dose for a dialysis patient?") == []
+    ra = "For adults with rheumatoid arthritis, the dose is 7.5 mg."
+    assert names_phrase(["ra"], (ra,)) and names_phrase(["rheumatoid", "arthritis"], (ra,))
+    assert scoped_elsewhere(["crohn's"], ra) and not scoped_elsewhere(["ra"], ra)
+    assert not scoped_elsewhere(["crohn's"], "The dose is 7.5 mg once weekly.")
+
+
+def test_a_dose_for_an_indication_not_stated_is_refused(engine: Engine) -> None:
+    answer = engine.ask("indicamab dose for crohn's disease?")
+    assert answer.abstained
+    assert "7.5 mg" not in answer.text and "20 mg" not in answer.text
+    assert "crohn's" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question", ["indicamab starting dose for RA", "indicamab dose for rheumatoid arthritis"]
+)
+def test_a_dose_for_the_indication_stated_is_answered(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert not answer.abstained and "7.5 mg" in answer.text
