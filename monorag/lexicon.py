@@ -126,6 +126,25 @@ class DrugLexicon:
         brand = bool(variant_data.get(name, {}).get("is_brand"))
         return DrugName(canonical=listed[0], brand=brand)
 
+    def synonyms(self, canonical: str) -> list[str]:
+        """The dictionary's other names of the drug ``canonical`` ("aspirin" ->
+        "acetylsalicylic acid", "ecotrin", ...): how a monograph may name the drug a question
+        names. Names it marks as brands, words of ordinary English and names under four
+        letters are left out."""
+        return list(self._generic_names.get(canonical, ()))
+
+    @cached_property
+    def _generic_names(self) -> dict[str, tuple[str, ...]]:
+        variants, _, variant_data = self._tables
+        out: dict[str, list[str]] = {}
+        for name, drugs in variants.items():
+            if len(name) < 4 or name in self._english or variant_data.get(name, {}).get("is_brand"):
+                continue
+            for drug in drugs:
+                if drug != name:
+                    out.setdefault(drug, []).append(name)
+        return {drug: tuple(names) for drug, names in out.items()}
+
     def is_ordinary(self, word: str) -> bool:
         """True for a word of the ordinary-English vocabulary."""
         return word in self._english

@@ -172,11 +172,21 @@ class DrugIndex:
                 out[token] = best[0]
         return out
 
+    def canonical(self, name: str) -> str:
+        """The vocabulary's name for the drug ``name`` ("zoloft" -> "sertraline"), or
+        ``name`` itself."""
+        found = self._lexicon.lookup(name) if self._lexicon else None
+        return found.canonical if found else name
+
     def spellings(self, name: str) -> list[str]:
-        """``name`` and the vocabulary's name for the same drug ("zoloft" -> "sertraline",
+        """``name`` and the vocabulary's names for the same drug ("zoloft" -> "sertraline",
         "colestyramine" -> "cholestyramine"), to look for either in a monograph's text."""
         found = self._lexicon.lookup(name) if self._lexicon else None
-        return list(dict.fromkeys([name, *([found.canonical] if found else [])]))
+        if found is None or self._lexicon is None:
+            return [name]
+        return list(
+            dict.fromkeys([name, found.canonical, *self._lexicon.synonyms(found.canonical)])
+        )
 
     @property
     def titles(self) -> list[str]:
@@ -225,7 +235,7 @@ class DrugIndex:
             # A brand, spelling or abbreviation the vocabulary knows for a substance that
             # has a monograph ("zoloft" -> the sertraline monograph, "apap" -> a paracetamol
             # monograph) names that monograph.
-            canonical = self.spellings(name)[-1]
+            canonical = self.canonical(name)
             docs = self._docs_of(canonical) | self._by_canonical.get(canonical, set())
             if docs:
                 add(docs, name, exact=True, alias=canonical)

@@ -53,6 +53,8 @@ such as ramlexen.
 Fluvoxamine, a medicine for depression, raises velotrexin levels in the blood. Take
 velotrexin at least 4 hours after that medicine.
 
+Acetylsalicylic acid taken with velotrexin raises the risk of bleeding from the stomach.
+
 ## Contraindications
 
 Do not take velotrexin
@@ -171,3 +173,11 @@ def test_two_drugs_with_monographs_hand_over_the_passage_of_one_naming_the_other
     assert any(e.chunk.drug == "Velotrexin" and "ramlexen" in e.chunk.text for e in evidence), [
         e.chunk.name for e in evidence
     ]
+
+
+def test_a_co_drug_the_monograph_names_by_another_name_is_found(engine: Engine) -> None:
+    """The question says "aspirin", the monograph "acetylsalicylic acid" (the drug
+    dictionary's synonyms): an interaction it states, not "does not mention aspirin"."""
+    answer = engine.ask("velotrexin with aspirin ok?")
+    assert not answer.abstained, answer.text
+    assert "Acetylsalicylic acid taken with velotrexin" in answer.text

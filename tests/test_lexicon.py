@@ -86,3 +86,10 @@ def test_brand_names_resolve_to_their_substance(lexicon: DrugLexicon) -> None:
     found = lexicon.lookup("imnovid")
     assert found is not None and found.canonical == "pomalidomide"
     assert lexicon.lookup("ziagen").canonical == "abacavir"
+
+
+def test_a_drug_has_its_other_names(lexicon: DrugLexicon) -> None:
+    assert "acetylsalicylic acid" in lexicon.synonyms("aspirin")
+    assert "paracetamol" in lexicon.synonyms("acetaminophen")
+    names = [n for drug in ("aspirin", "warfarin", "omeprazole") for n in lexicon.synonyms(drug)]
+    assert names and all(len(n) >= 4 and not lexicon.is_ordinary(n) for n in names)
