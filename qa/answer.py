@@ -178,6 +178,8 @@ class Selection:
     codrug: bool = False
     """The chosen statement names a co-drug of the question (the interaction asked about):
     it is given whatever its support, since "not covered" would deny what it states."""
+    undosed: bool = False
+    """A dose question none of whose candidate statements gives an amount: refused."""
     unstated: str = ""
     """What the question asks for that no statement states ("a dose for severe renal
     impairment", "a percentage"): the answer is a refusal that says so."""
@@ -232,7 +234,8 @@ class ExtractiveAnswerer:
             refusal = self.policy.unstated(query.question, selection.unstated, retrieval.titles)
             trace.abstained_because = refusal.note
             return refusal
-        if not selection.units or not (selection.codrug or self.policy.supports(selection.support)):
+        supported = selection.codrug or self.policy.supports(selection.support)
+        if not selection.units or selection.undosed or not supported:
             trace.decided_by = "policy"
             refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
             trace.abstained_because = refusal.note
@@ -310,6 +313,7 @@ class ExtractiveAnswerer:
             )
         elif "amount" in intent.targets:
             best = _general(intent, top)
+        no_dose = False
         if intent.targets == {"amount"} and not _states_amount(best):
             # A dose question is answered by a statement of the amount: the line naming
             # the indication the question names ("X is used to treat Y") matches its
@@ -322,6 +326,11 @@ class ExtractiveAnswerer:
                 )
                 if all(u is not best for u in top):
                     top = [*top, best]
+            else:
+                # No statement gives a dose: the closest line (how it is given, a strength
+                # such as "Each syringe contains 546 mg") would be passed off as one. Not
+                # for "how many cells are in one implant?": a content, not a dose.
+                no_dose = bool(_DOSE_WORD.search(question))
         plain = intent.targets == {"amount"} and not (intent.qualifiers or intent.measures)
         if plain and topic in ("", question) and _for_others(intent, best):
             # The mirror of the case rule below: a dose question naming nobody in particular
@@ -365,6 +374,11 @@ class ExtractiveAnswerer:
                     top = [*top, best]
             else:
                 unstated = f"a dose for {' '.join(indication)}"
+        if no_dose and indication and not (naming or unstated):
+            unstated = f"a dose for {' '.join(indication)}"
+        # Without an indication to name, the passages found may have missed the dose: the
+        # answer says only that they do not answer (``undosed``), not that none is stated.
+        undosed = no_dose and not (naming or unstated)
         if intent.asked and not (naming or unstated) and not _carries_asked(best):
             # "What % ...?", "how many weeks ...?": a statement without a number of that
             # kind answers something else, however close its words.
@@ -381,6 +395,7 @@ class ExtractiveAnswerer:
             ranked=top + rest[: TRACED - len(top)],
             codrug=bool(naming),
             unstated=unstated,
+            undosed=undosed,
         )
         listed = self._listed(best, units, intent.broad) if selection.listing else None
         if listed is not None:
@@ -780,6 +795,10 @@ def _case(intent: Intent) -> str:
 def _other_indication(indication: list[str], unit: Unit) -> bool:
     """The unit is scoped to another indication than the one asked (``scoped_elsewhere``)."""
     return scoped_elsewhere(indication, unit.text, unit.context)
+
+
+_DOSE_WORD = re.compile(r"\b(?:dos\w*|regimen|how much|titrat\w*)\b", re.IGNORECASE)
+"""A question's words for a dose (see ``ExtractiveAnswerer.select``)."""
 
 
 def _carries_asked(unit: Unit) -> bool:

@@ -48,12 +48,31 @@ For adults with rheumatoid arthritis, the recommended starting dosage of indicam
 """  # noqa: E501
 
 
+STRENGTHS = """---
+title: Strengthol
+description: >-
+  Strengthol is a test long-acting injection written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How Strengthol is given
+
+Your doctor or nurse will give you the injection into a muscle of the upper arm or buttock.
+
+## 6. Contents of the pack
+
+Each Strengthol 350 mg pre-filled syringe contains 546 mg strengthol palmitate in 1.75 mL.
+"""
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over the two monographs; abstention off so that only the gates refuse."""
     folder = tmp_path_factory.mktemp("asked")
     (folder / "numberix.md").write_text(LEAFLET, encoding="utf-8")
     (folder / "indicamab.md").write_text(USPI, encoding="utf-8")
+    (folder / "strengthol.md").write_text(STRENGTHS, encoding="utf-8")
     settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
     assert ingest([folder], settings, hash_embedder).ok
     return Engine(settings, hash_embedder)
@@ -116,3 +135,19 @@ def test_a_dose_for_an_indication_not_stated_is_refused(engine: Engine) -> None:
 def test_a_dose_for_the_indication_stated_is_answered(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
     assert not answer.abstained and "7.5 mg" in answer.text
+
+
+def test_a_strength_is_no_dose(engine: Engine) -> None:
+    """No statement gives a dose: neither how it is given nor the pack strength is passed
+    off as one. The refusal does not claim more than that the passages found do not say."""
+    answer = engine.ask("strengthol dose when switching from the monthly injection?")
+    assert answer.abstained and "546 mg" not in answer.text
+    assert "do not answer" in answer.text
+    # Naming an indication, the refusal says which dose is not stated.
+    answer = engine.ask("strengthol dose for schizophrenia?")
+    assert answer.abstained and "does not state a dose for schizophrenia" in answer.text
+
+
+def test_a_content_question_is_no_dose_question(engine: Engine) -> None:
+    answer = engine.ask("how many mg of strengthol palmitate are in one syringe?")
+    assert not answer.abstained and "546 mg" in answer.text
