@@ -126,6 +126,27 @@ def make_fast_settings(store: Path, **overrides: object) -> Settings:
     )
 
 
+OPEN = -10.0
+"""A support threshold every answer reaches: abstention off, so every pick is visible."""
+
+
+def engine_over(
+    folder: Path,
+    monographs: dict[str, str],
+    embedder: HashEmbedder,
+    abstain_below: float = OPEN,
+) -> Engine:
+    """A fast-tier engine over ``monographs`` (file name -> text) written into ``folder``."""
+    from monorag.ingest.pipeline import ingest
+
+    for name, text in monographs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": abstain_below})
+    report = ingest([folder], settings, embedder)
+    assert report.ok, report.failed
+    return Engine(settings, embedder)
+
+
 @pytest.fixture
 def fast_settings(tmp_path: Path) -> Settings:
     """Fast-tier settings with the (in-memory) index placed in this test's tmp_path."""

@@ -10,10 +10,9 @@ from __future__ import annotations
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.ingest.pipeline import ingest
 from monorag.qa.engine import Engine
 from monorag.qa.reader import asked_scope, fit, intent_of, names_phrase, scoped_elsewhere
-from tests.conftest import make_fast_settings
+from tests.conftest import engine_over
 
 LEAFLET = """---
 title: Numberix
@@ -69,13 +68,8 @@ Each Strengthol 350 mg pre-filled syringe contains 546 mg strengthol palmitate i
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over the two monographs; abstention off so that only the gates refuse."""
-    folder = tmp_path_factory.mktemp("asked")
-    (folder / "numberix.md").write_text(LEAFLET, encoding="utf-8")
-    (folder / "indicamab.md").write_text(USPI, encoding="utf-8")
-    (folder / "strengthol.md").write_text(STRENGTHS, encoding="utf-8")
-    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
-    assert ingest([folder], settings, hash_embedder).ok
-    return Engine(settings, hash_embedder)
+    monographs = {"numberix.md": LEAFLET, "indicamab.md": USPI, "strengthol.md": STRENGTHS}
+    return engine_over(tmp_path_factory.mktemp("asked"), monographs, hash_embedder)
 
 
 def test_what_number_a_question_asks_for() -> None:

@@ -16,10 +16,9 @@ from __future__ import annotations
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.ingest.pipeline import ingest
 from monorag.qa.conversation import Conversation
 from monorag.qa.engine import Engine
-from tests.conftest import make_fast_settings
+from tests.conftest import engine_over
 
 VELOTREXIN = """---
 title: Velotrexin
@@ -88,11 +87,8 @@ NEVER = 0.99
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     folder = tmp_path_factory.mktemp("codrug")
-    (folder / "velotrexin.md").write_text(VELOTREXIN, encoding="utf-8")
-    (folder / "ramlexen.md").write_text(RAMLEXEN, encoding="utf-8")
-    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": NEVER})
-    assert ingest([folder], settings, hash_embedder).ok
-    return Engine(settings, hash_embedder)
+    monographs = {"velotrexin.md": VELOTREXIN, "ramlexen.md": RAMLEXEN}
+    return engine_over(folder, monographs, hash_embedder, abstain_below=NEVER)
 
 
 def test_a_co_drug_without_a_monograph_is_answered_from_the_statement_naming_it(

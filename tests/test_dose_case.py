@@ -14,11 +14,10 @@ from __future__ import annotations
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.ingest.pipeline import ingest
 from monorag.qa.conversation import Conversation
 from monorag.qa.engine import Engine
 from monorag.qa.reader import fit, intent_of, sub_population
-from tests.conftest import make_fast_settings
+from tests.conftest import engine_over
 
 PARTIAL = """---
 title: Casedrin
@@ -109,14 +108,13 @@ Dosage: 4 mg once daily on days 1-21 of a 28-day cycle.
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over the two monographs; abstention off so that only the case gate refuses."""
-    folder = tmp_path_factory.mktemp("dose-case")
-    (folder / "casedrin.md").write_text(PARTIAL, encoding="utf-8")
-    (folder / "gradolin.md").write_text(GRADED, encoding="utf-8")
-    (folder / "lostolin.md").write_text(LEAFLET, encoding="utf-8")
-    (folder / "generol.md").write_text(GENERAL, encoding="utf-8")
-    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
-    assert ingest([folder], settings, hash_embedder).ok
-    return Engine(settings, hash_embedder)
+    monographs = {
+        "casedrin.md": PARTIAL,
+        "gradolin.md": GRADED,
+        "lostolin.md": LEAFLET,
+        "generol.md": GENERAL,
+    }
+    return engine_over(tmp_path_factory.mktemp("dose-case"), monographs, hash_embedder)
 
 
 # -- the case a question asks about -----------------------------------------------------------

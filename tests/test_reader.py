@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.ingest.pipeline import ingest
 from monorag.qa.conversation import Conversation
 from monorag.qa.engine import Engine
 from monorag.qa.reader import fit, intent_of, is_fragment
-from tests.conftest import make_fast_settings
+from tests.conftest import engine_over
 
 MONOGRAPH = """---
 title: Examplozan
@@ -66,10 +65,7 @@ Swallow the examplozan capsules whole with a glass of water. Do not open or chew
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over the test monograph; abstention off so that every pick is visible."""
     folder = tmp_path_factory.mktemp("reader")
-    (folder / "examplozan.md").write_text(MONOGRAPH, encoding="utf-8")
-    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
-    assert ingest([folder], settings, hash_embedder).ok
-    return Engine(settings, hash_embedder)
+    return engine_over(folder, {"examplozan.md": MONOGRAPH}, hash_embedder)
 
 
 # -- the question's intent --------------------------------------------------------------------

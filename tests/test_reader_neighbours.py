@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.ingest.pipeline import ingest
 from monorag.qa.answer import ExtractiveAnswerer
 from monorag.qa.engine import Engine
 from monorag.qa.reader import (
@@ -29,7 +28,7 @@ from monorag.qa.reader import (
 from monorag.settings import AnswerSettings
 from monorag.text import unit_layout
 from monorag.types import Chunk, Evidence
-from tests.conftest import make_fast_settings
+from tests.conftest import engine_over
 
 USPI = """---
 title: Examplomab
@@ -75,11 +74,8 @@ Patients with moderate renal impairment take 5 mg of examplodol once a day. Pati
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over the two monographs; abstention off so that every pick is visible."""
     folder = tmp_path_factory.mktemp("neighbours")
-    (folder / "examplomab.md").write_text(USPI, encoding="utf-8")
-    (folder / "examplodol.md").write_text(LEAFLET, encoding="utf-8")
-    settings = make_fast_settings(folder / "store", **{"answer.abstain_below": -10.0})
-    assert ingest([folder], settings, hash_embedder).ok
-    return Engine(settings, hash_embedder)
+    monographs = {"examplomab.md": USPI, "examplodol.md": LEAFLET}
+    return engine_over(folder, monographs, hash_embedder)
 
 
 RA = (
