@@ -324,8 +324,7 @@ class ExtractiveAnswerer:
                     stating,
                     key=lambda u: (_matched(u) - 2 * _conflicts(u), _named(intent, u), u.score),
                 )
-                if all(u is not best for u in top):
-                    top = [*top, best]
+                top = _with(top, best)
             else:
                 # No statement gives a dose: the closest line (how it is given, a strength
                 # such as "Each syringe contains 546 mg") would be passed off as one. Not
@@ -344,8 +343,7 @@ class ExtractiveAnswerer:
             # The question asks about a drug these monographs name: the statement that
             # names it answers, over a closer line about something else.
             best = max(naming, key=lambda u: u.score)
-            if all(u is not best for u in top):
-                top = [best, *top]
+            top = _with(top, best, first=True)
         unstated = ""
         case = _case(intent)
         if case and "amount" in intent.targets and not naming and not _answers_case(best):
@@ -355,11 +353,11 @@ class ExtractiveAnswerer:
             stating = [u for u in units if _answers_case(u)]
             if stating:
                 best = max(stating, key=lambda u: (_matched(u), _named(intent, u), u.score))
-                if all(u is not best for u in top):
-                    top = [*top, best]
+                top = _with(top, best)
             else:
                 unstated = f"a dose for {case}"
         indication = asked_scope(question) if "amount" in intent.targets else []
+        dose_for = f"a dose for {' '.join(indication)}"
         if indication and not (naming or unstated) and _other_indication(indication, best):
             # "Dose for GAD?" where the closest amount is the one "for ALL": the dose for
             # the indication asked, else the answer says the monograph states none.
@@ -370,12 +368,11 @@ class ExtractiveAnswerer:
             ]
             if naming_it:
                 best = max(naming_it, key=lambda u: u.score)
-                if all(u is not best for u in top):
-                    top = [*top, best]
+                top = _with(top, best)
             else:
-                unstated = f"a dose for {' '.join(indication)}"
+                unstated = dose_for
         if no_dose and indication and not (naming or unstated):
-            unstated = f"a dose for {' '.join(indication)}"
+            unstated = dose_for
         # Without an indication to name, the passages found may have missed the dose: the
         # answer says only that they do not answer (``undosed``), not that none is stated.
         undosed = no_dose and not (naming or unstated)
@@ -743,6 +740,14 @@ def _general(intent: Intent, top: list[Unit]) -> Unit:
         if unit.fit.missing_targets <= best.fit.missing_targets:
             return unit
     return best
+
+
+def _with(top: list[Unit], unit: Unit, first: bool = False) -> list[Unit]:
+    """``top`` with ``unit`` among them (at the end, or ``first``): a statement chosen from
+    beyond the re-ranked candidates is traced and quoted with them."""
+    if any(u is unit for u in top):
+        return top
+    return [unit, *top] if first else [*top, unit]
 
 
 def _for_others(intent: Intent, unit: Unit) -> bool:

@@ -313,6 +313,7 @@ def intent_of(question: str) -> Intent:
         age = "child" if hi < 18 else "elderly" if lo >= 65 else "adult"
         qualifiers["age"] = frozenset({age})
     how_many = _HOW_MANY.search(question)
+    duration = how_many.group(1).lower() if how_many else ""
     case = set(qualifiers.get("age", frozenset()) - {"adult"})
     if "organ" in qualifiers and ("clearance" in measures or _IMPAIRED.search(question)):
         case |= qualifiers["organ"] | qualifiers.get("severity", frozenset())
@@ -321,10 +322,10 @@ def intent_of(question: str) -> Intent:
         qualifiers,
         measures,
         bool(BROAD.search(question)),
-        how_many.group(1).lower() if how_many else "",
+        duration,
         tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
         question_words(question),
-        _asked(question, how_many.group(1).lower() if how_many else ""),
+        _asked(question, duration),
         frozenset(case),
     )
 
@@ -700,10 +701,9 @@ def sub_population(intent: Intent, layers: tuple[str, ...]) -> frozenset[str]:
     out: set[str] = set()
     for axis in POPULATION_AXES:
         if axis not in intent.qualifiers:
-            stated = _stated(axis, layers)
             if axis == "age" and any(_for_everyone(layer) for layer in layers[:2]):
                 continue  # "in infants, children, adolescents and adults": everyone's dose
-            out |= stated - {"adult"}
+            out |= _stated(axis, layers) - {"adult"}
     return frozenset(out)
 
 
