@@ -8,10 +8,37 @@ model's window, measured with the model's own tokenizer.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from monorag import text as _text
+from monorag.ingest import parse as _parse
 from monorag.text import blocks, is_lead_in, is_list_item, sentences
 from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph, chunk_id
+
+
+def _reading() -> str:
+    """A stamp of the code that reads a file into sections, chunks and units.
+
+    A file is re-indexed when its bytes change and also when this code does: a store
+    built by an older parser would otherwise keep the old sections of every unchanged
+    file (a heading it missed, a list it split) for as long as the file is not edited.
+    """
+    digest = hashlib.sha256()
+    for module in (_parse, sys.modules[__name__], _text):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+READING = _reading()
+"""Stamp of this version's reading of a monograph (see ``chunk_rev``)."""
+
+
+def chunk_rev(sha256: str) -> str:
+    """The revision of a file's chunks: its bytes as read by this version's code."""
+    return hashlib.sha256(f"{READING}:{sha256}".encode()).hexdigest()[:12]
+
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts word pieces (special tokens included) of each text; see ``Embedder.count_tokens_many``."""
@@ -151,7 +178,7 @@ def _trim(header: str, part: str, count: TokenCounter, max_tokens: int) -> str:
 
 def chunk_monograph(mono: Monograph, count: TokenCounter, max_tokens: int) -> list[Chunk]:
     """All chunks of a monograph, in document order, FAQ pairs last."""
-    rev = mono.sha256[:12]
+    rev = chunk_rev(mono.sha256)
     items: list[tuple[str, str, ChunkKind]] = []
     for section in mono.all_sections():
         if section.text:

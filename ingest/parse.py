@@ -45,10 +45,21 @@ _INN = re.compile(r"\(INN\)\s*([a-z][a-z0-9 -]{2,40}?)(?=[.,;\n]|$)", re.IGNOREC
 _ACTIVE_LIST = re.compile(
     r"(?i:\bthe)\s+active\s+substances?\s+"
     r"(?:(?:of|in)\s+(?:your\s+medicine|this\s+medicine|[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+)?"
-    r"(?:is|are)\s+(?:called\s+)?([^.;\n()]{3,160})"
-    r"|contains\s+(?:\w+\s+)?active\s+substances?\s*:\s*([^.;\n()]{3,160})"
+    r"(?:is|are)\s+(?:called\s+|an?\s+[a-z]+\s+called\s+)?([^.;\n()]{3,160})"
+    r"|(?:contains?|made\s+up\s+of)\s+(?:\w+\s+)?active\s+substances?\s*(?::|called)\s*"
+    r"([^.;\n()]{3,160})"
 )
-_ACTIVE_ONE = re.compile(r"contains\s+the\s+active\s+substances?\s+([a-z][^.;\n(),]{2,100})")
+_ACTIVE_ONE = re.compile(
+    r"contains?\s+(?:the|an)\s+active\s+substances?,?\s+(?:called\s+)?"
+    r"((?:\d+-)?[a-z][^.;\n(),]{2,100})"
+)
+_ACTIVE_NAMED = re.compile(
+    r"active\s+substances?\s+(?:(?:is|are)\s+[^.;\n()]{0,80})?\(([a-z][a-z0-9 -]{3,60})\)"
+)
+"""The INN in brackets after a description: "The active substance is recombinant
+coagulation factor VIIa (activated eptacog alfa)", "allergic to the active substance
+(ertapenem)"."""
+_PARTICIPLE = re.compile(r"^(?:[a-z]+ed\s+)+")
 _ACTIVE_STOP = re.compile(
     r"\b(?:which|that|belongs?|is|are|in|as|to|for|with|of|by|from|used|works|a|an|the|"
     r"each|per|contained|this|these|it|called|other|or|present|also|not|only)\b.*",
@@ -444,6 +455,8 @@ def _active_substances(text: str) -> list[str]:
     """Names after 'the active substance(s) is/are ...' (the INN in EU leaflets)."""
     phrases = [m.group(1) or m.group(2) for m in _ACTIVE_LIST.finditer(text)]
     phrases += [m.group(1) for m in _ACTIVE_ONE.finditer(text)]
+    # "activated eptacog alfa" is eptacog alfa: a leading participle is no part of the name.
+    phrases += [_PARTICIPLE.sub("", m.group(1)) for m in _ACTIVE_NAMED.finditer(text)]
     names: list[str] = []
     for phrase in phrases:
         for part in re.split(r",\s*(?:and\s+)?|\s+and\s+", phrase):
@@ -451,7 +464,7 @@ def _active_substances(text: str) -> list[str]:
             words = part.split()
             if (
                 1 <= len(words) <= 4
-                and re.fullmatch(r"[a-z][a-z0-9 -]+", part)
+                and re.fullmatch(r"(?:\d+-)?[a-z][a-z0-9 -]+", part)
                 and len(part) >= 4
                 and not re.search(r"(?:ed|ing|ly)$", words[-1])
             ):

@@ -1,6 +1,7 @@
 """Ingest a set of monograph files into the store, incrementally.
 
-An unchanged file (same sha256 as in the manifest) is skipped before it is even parsed;
+An unchanged file (same sha256 as in the manifest, read by the same version of the parser
+and chunker: ``ingest.chunk.chunk_rev``) is skipped before it is even parsed;
 a changed file's chunks are replaced; a file that disappeared from an ingested folder
 has its chunks removed. A file that cannot be parsed is reported and everything else
 is still indexed.
@@ -23,7 +24,7 @@ from monorag.index.cache import build as build_cache
 from monorag.index.cache import is_saved
 from monorag.index.cache import load as load_cache
 from monorag.index.store import FileEntry, lexical_dir, now
-from monorag.ingest.chunk import chunk_monograph
+from monorag.ingest.chunk import chunk_monograph, chunk_rev
 from monorag.ingest.parse import is_monograph_file, parse_file
 from monorag.settings import Settings
 from monorag.text import embedded_unit_spans
@@ -184,7 +185,7 @@ def ingest(
             report.failed.append(Failure(str(file), f"cannot read file: {exc.strerror or exc}"))
             continue
         entry = known.get(key)
-        if entry is not None and entry.sha256 == data_sha:
+        if entry is not None and entry.sha256 == data_sha and entry.rev == chunk_rev(data_sha):
             report.unchanged.append(str(file))
             continue
         todo.append((file, root, data_sha))
@@ -314,7 +315,7 @@ def _commit_group(
             title=mono.title,
             aliases="|".join(mono.aliases),
             sha256=mono.sha256,
-            rev=mono.sha256[:12],
+            rev=chunk_rev(mono.sha256),
             chunks=len(chunks),
             last_modified=mono.last_modified,
             indexed_at=now(),

@@ -63,6 +63,7 @@ _OPENS = re.compile(r"(?::|\b(?:for example|such as|including|as follows))\s*$",
 _CONTINUES = re.compile(
     r"^(?:thereafter|then|after (?:that|this)|afterwards|subsequently)\b", re.IGNORECASE
 )
+_DIGIT = re.compile(r"\d")
 _NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
 _GENERIC = frozenset(
     """what how when which who does do can should much many dose dosage doses recommended
@@ -122,6 +123,10 @@ MARGIN = 0.06
 LIST_REACH = 0.25
 TRACED = 8
 """Candidate statements kept in the trace."""
+SHORT_ANSWER = 35
+REST_WORDS = 30
+"""An answer under ``SHORT_ANSWER`` words is completed by what the chosen statement's
+paragraph or item goes on to say, up to ``REST_WORDS`` words."""
 
 
 def scoring(settings: AnswerSettings, model: str) -> dict[str, Any]:
@@ -609,6 +614,30 @@ class ExtractiveAnswerer:
                     ):
                         continue
                     chosen.append(near)
+
+        # One short sentence is seldom the whole statement: the rest of its paragraph or
+        # item ("... you can crush it." + "Mix it with water or apple sauce"), else the
+        # sentence it follows ("take it within the same day." before "Do not take two"),
+        # comes along, unless it is about another case: one with a number of its own
+        # ("less than 6 hours", "two tablets") is another case's line.
+        def completes(near: Unit | None) -> bool:
+            return (
+                near is not None
+                and sum(len(u.text.split()) for u in chosen) < SHORT_ANSWER
+                and len(near.text.split()) <= REST_WORDS
+                and not _holds(chosen, near)
+                and not _DIGIT.search(near.text)
+                and not _elsewhere(intent, near, best)
+                and not fit(intent, near.text).conflicts
+            )
+
+        for near in _following(best, layouts, REST_WORDS):
+            if not completes(near):
+                break
+            chosen.append(near)
+        before = _preceding(best, layouts)
+        if completes(before):
+            chosen.append(before)
         chosen.sort(key=lambda u: (u.rank, u.index))
         # One lead-in per list, quoted as its own statement before the first of its items
         # in the answer (every statement stays a verbatim quote), unless the item has a
@@ -1045,6 +1074,18 @@ def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> l
         if 0 <= i < len(layout) and layout[i][2] == unit.item
     ]
     return [u for u in near if not _FAQ_QUESTION.match(u.text)]
+
+
+def _preceding(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> Unit | None:
+    """The sentence before ``unit`` in its list item (or, outside lists, its paragraph)."""
+    layout = layouts[unit.evidence.chunk.id]
+    i = unit.index - 1
+    if i < 0 or layout[i][2] != unit.item:
+        return None
+    if not unit.item and "\n\n" in unit.evidence.chunk.text[layout[i][1] : layout[unit.index][0]]:
+        return None
+    before = _at(unit, layouts, i)
+    return None if _FAQ_QUESTION.match(before.text) else before
 
 
 def _following(

@@ -20,6 +20,13 @@ from monorag.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _MAX_WORDS = 4
+_CLASS_NOUNS = frozenset(
+    """blocker antagonist agonist analogue analog inhibitor inducer receptor derivative
+    substrate reuptake""".split()
+)
+"""Words after a drug's name that make it a class or a target ("a dopamine blocker", "a
+somatostatin analogue", "a CYP3A4 inducer"), not a drug the question is asking about.
+Compared folded (``monorag.text.fold``): "blockers" is "blocker"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +88,22 @@ class DrugIndex:
         reported as an absent drug).
         """
         self._by_phrase: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        self._long: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        """Longer names ("Ondansetron Tablets, Orally Disintegrating Tablets and Oral
+        Solution", a US label's title): never matched whole, but the drug names in them
+        name their monographs (``_substance_words``)."""
         self._title_of: dict[str, str] = {}
+        self._parts: dict[str, int] = {}
         for entry in files:
             self._title_of[entry.key] = entry.title
+            others = {a.lower() for a in entry.aliases.split("|") if a} - {entry.title.lower()}
+            self._parts[entry.key] = max(1, len(others))
             for alias in [entry.title, *entry.aliases.split("|")]:
                 phrase = tuple(words(alias))
                 if phrase and len(phrase) <= _MAX_WORDS:
                     self._by_phrase[phrase].add(entry.key)
+                elif phrase:
+                    self._long[phrase].add(entry.key)
         self._single: dict[str, list[str]] = defaultdict(list)
         for phrase in self._by_phrase:
             if len(phrase) == 1 and len(phrase[0]) >= 5:
@@ -104,7 +120,7 @@ class DrugIndex:
         out: dict[str, set[str]] = defaultdict(set)
         if self._lexicon is None:
             return out
-        for phrase, docs in self._by_phrase.items():
+        for phrase, docs in [*self._by_phrase.items(), *self._long.items()]:
             if len(phrase) < 2:
                 continue
             for n, word in enumerate(phrase):
@@ -226,7 +242,7 @@ class DrugIndex:
             best = None if fold(token) in self._common else self._closest(token)
             if best is not None:
                 used[i] = True
-                add(self._by_phrase[(best,)], token, exact=False, alias=best)
+                add(self._docs_named(best), token, exact=False, alias=best)
             elif token in self._substance_words:
                 # "memantine" for the alias "memantine hydrochloride"
                 used[i] = True
@@ -242,7 +258,22 @@ class DrugIndex:
             else:
                 lookup.unknown.append(name)
         lookup.matches = self._narrowed(list(found.values()), named)
+        if len(named) == 1:
+            lookup.matches = self._alone(lookup.matches)
         return lookup
+
+    def _alone(self, matches: list[DrugMatch]) -> list[DrugMatch]:
+        """One substance named ("glycopyrronium") that several monographs hold: the
+        products of that substance alone, not the combinations that also hold it (a
+        glycopyrronium inhaler's dose is not the triple inhaler's). A monograph's parts
+        are its aliases besides its title (an EU leaflet lists its active substances)."""
+        if len(matches) < 2:
+            return matches
+        parts = {m.title: min(self._parts.get(d, 1) for d in m.docs) for m in matches}
+        fewest = min(parts.values())
+        if fewest == max(parts.values()):
+            return matches
+        return [m for m in matches if parts[m.title] == fewest]
 
     def _docs_of(self, name: str) -> set[str]:
         phrase = tuple(words(name))
@@ -270,6 +301,9 @@ class DrugIndex:
                 if any(taken[i : i + size]) or any(t.isdigit() for t in tokens[i : i + size]):
                     continue
                 name = " ".join(tokens[i : i + size])
+                after = tokens[i + size] if i + size < len(tokens) else ""
+                if after and fold(after) in _CLASS_NOUNS:
+                    continue  # "a dopamine blocker", "somatostatin analogues": a class
                 if len(name) >= 3 and self._lexicon.is_drug(name):
                     taken[i : i + size] = [True] * size
                     out.append((i, name))
@@ -283,11 +317,26 @@ class DrugIndex:
         return lookup
 
     def _closest(self, token: str) -> str | None:
-        candidates = [a for a in self._single.get(token[0], ()) if abs(len(a) - len(token)) <= 2]
+        """The one-word alias, or drug name inside a longer alias ("doxycycline" of
+        "Doxycycline Hyclate"), that ``token`` misspells."""
+        names = [*self._single.get(token[0], ()), *self._substance_initial.get(token[0], ())]
+        candidates = [a for a in names if abs(len(a) - len(token)) <= 2]
         best = process.extractOne(
             token, candidates, scorer=fuzz.ratio, score_cutoff=self.cutoff * 100
         )
         return best[0] if best else None
+
+    @cached_property
+    def _substance_initial(self) -> dict[str, list[str]]:
+        """``_substance_words`` by first letter, for ``_closest``."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for word in self._substance_words:
+            out[word[0]].append(word)
+        return dict(out)
+
+    def _docs_named(self, name: str) -> set[str]:
+        """Monographs a one-word name names: as an alias, else inside longer aliases."""
+        return set(self._by_phrase.get((name,), ())) or set(self._substance_words.get(name, ()))
 
     def _add(
         self, found: dict[str, DrugMatch], docs: set[str], said: str, exact: bool, alias: str

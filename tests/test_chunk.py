@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monorag.embed import Embedder
-from monorag.ingest.chunk import chunk_monograph, split_text
+from monorag.ingest.chunk import chunk_monograph, chunk_rev, split_text
 from monorag.ingest.parse import is_monograph_file, parse_bytes, parse_file
 from monorag.text import blocks, sentences
 from monorag.types import FAQ_SECTION, SEP, Chunk, Monograph
@@ -79,7 +79,7 @@ def test_seed_chunks(embedder: Embedder) -> None:
     assert chunks.index(faqs[0]) == len(sections), "FAQ pairs come last"
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     assert len({c.id for c in chunks}) == len(chunks)
-    rev = mono.sha256[:12]
+    rev = chunk_rev(mono.sha256)
     for c in chunks:
         assert c.rev == rev and f"-{rev}-" in c.id
         assert c.doc == mono.key and c.source == "pomalidomide.md"

@@ -306,6 +306,7 @@ def test_reader_process_never_sees_a_half_replaced_monograph(
     ``cache``: the reader has its own data folder (BM25 cache), or shares the writer's, as
     two processes started with the same MONORAG_DB do.
     """
+    from monorag.ingest.chunk import chunk_rev
     from monorag.ingest.pipeline import ingest
 
     corpus = tmp_path / "corpus"
@@ -314,7 +315,7 @@ def test_reader_process_never_sees_a_half_replaced_monograph(
     writer_db = tmp_path / "writer"
     reader_db = writer_db if cache == "shared" else tmp_path / "reader"
     settings = make_settings(writer_db, **{"store.chroma_url": chroma_server})
-    revs = {hashlib.sha256(version_text(v).encode()).hexdigest()[:12]: v for v in VERSIONS}
+    revs = {chunk_rev(hashlib.sha256(version_text(v).encode()).hexdigest()): v for v in VERSIONS}
 
     monograph.write_text(version_text("A"), encoding="utf-8")
     assert ingest([corpus], settings, embedder).ok

@@ -142,8 +142,34 @@ def test_a_substance_inside_a_longer_alias_names_its_monographs() -> None:
     ]
     index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
     assert index.find("memantine titration schedule").titles == ["Ebixa"]
-    assert sorted(index.find("glycopyrronium missed dose").titles) == ["Riarify", "Tovanor"]
+    # The substance alone is the product of that substance alone (see below).
+    assert index.find("glycopyrronium missed dose").titles == ["Tovanor"]
     assert index.find("bromide levels?").titles == []  # a salt is not a substance
+
+
+def test_one_substance_named_is_its_single_product_not_a_combination_holding_it() -> None:
+    files = [
+        entry("t", "Tovanor", ["glycopyrronium bromide"]),
+        entry("r", "Riarify", ["beclometasone", "formoterol", "glycopyrronium bromide"]),
+        entry("v", "Vipidia", ["alogliptin"]),
+        entry("m", "Vipdomet", ["alogliptin", "metformin hydrochloride"]),
+        entry("k", "Komboglyze", ["saxagliptin", "metformin hydrochloride"]),
+        entry("a", "Tadalafil", []),
+        entry("b", "Talmanco", ["tadalafil"]),
+    ]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("glycopyrronium breezhaler missed dose").titles == ["Tovanor"]
+    assert index.find("bullous pemphigoid with alogliptin?").titles == ["Vipidia"]
+    # Named by their brands, the combinations are what is asked about.
+    assert index.find("riarify missed dose").titles == ["Riarify"]
+    assert index.find("vipdomet dose").titles == ["Vipdomet"]
+    # Every monograph holding metformin is a combination: all are kept.
+    assert sorted(index.find("metformin and lactic acidosis").titles) == [
+        "Komboglyze",
+        "Vipdomet",
+    ]
+    # Two single products of one substance are both kept.
+    assert sorted(index.find("tadalafil dose for ED").titles) == ["Tadalafil", "Talmanco"]
 
 
 def test_a_brand_the_vocabulary_knows_names_the_substance_monograph() -> None:
@@ -259,3 +285,26 @@ def test_a_misspelt_drug_of_the_corpus_text_is_corrected_to_its_spelling() -> No
     assert index.misspelt("while breastfeding or in pregnancy?") == {}
     assert index.misspelt("abilfy with warfrin", taken={"abilfy", "warfrin"}) == {}
     assert DrugIndex(files).misspelt("warfrin") == {}  # no vocabulary: no correction
+
+
+def test_a_drug_inside_a_long_label_title_names_its_monograph() -> None:
+    """A US label's title is its dosage forms ("Ondansetron Tablets, Orally Disintegrating
+    Tablets and Oral Solution"): the drug in it, its brand and its misspellings name it, and
+    it is never reported as a drug with no monograph."""
+    files = [
+        entry("o", "Ondansetron Tablets, Orally Disintegrating Tablets and Oral Solution", []),
+        entry("d", "Doxycycline Hyclate", []),
+    ]
+    index = DrugIndex(files, common_words={"dose"}, lexicon=shared_lexicon(ENGLISH))
+    for question in ("ondansetron dose for cisplatin?", "po zofran dose?", "ondansteron max dose"):
+        lookup = index.find(question)
+        assert lookup.titles == [files[0].title], question
+        assert "ondansetron" not in lookup.unknown and "zofran" not in lookup.unknown
+    assert index.find("doxycyline for malaria ppx").titles == ["Doxycycline Hyclate"]
+
+
+def test_a_drug_named_as_a_class_is_no_absent_drug() -> None:
+    index = DrugIndex([entry("o", "Ondansetron", [])], lexicon=shared_lexicon(ENGLISH))
+    assert index.find("is ondansetron a dopamine blocker?").unknown == []
+    assert index.find("on somatostatin analogues before the scan?").unknown == []
+    assert index.find("ondansetron with dopamine?").unknown == ["dopamine"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import monorag.ingest.chunk as chunk_module
 import monorag.ingest.pipeline as pipeline
 from monorag.embed import Embedder
 from monorag.errors import EmbeddingModelMismatchError
@@ -170,6 +171,26 @@ def test_unchanged_file_embeds_nothing(
     assert again.chunks_total == first.chunks_total
     assert sorted(i for i, _ in store_records(settings)) == before_ids
     assert Store.open(settings.store).revision() == revision
+
+
+def test_a_new_parser_rereads_unchanged_files(
+    settings: Settings, corpus_dir: Path, embedder: Embedder, monkeypatch
+) -> None:
+    """A store built by an older reading of the files is not kept for unchanged bytes:
+    every file is read again, and no chunk of the old reading is left."""
+    first = ingest([corpus_dir], settings, embedder)
+    old = {meta["rev"] for _, meta in store_records(settings)}
+    monkeypatch.setattr(chunk_module, "READING", "a-newer-parser")
+
+    again = ingest([corpus_dir], settings, embedder)
+    assert again.unchanged == [] and again.indexed == first.indexed
+    revs = {meta["rev"] for _, meta in store_records(settings)}
+    assert revs and revs.isdisjoint(old), "no chunk of the old reading is left"
+    assert again.chunks_total == first.chunks_total
+    assert_consistent(settings, [corpus_dir / SEED.name])
+
+    monkeypatch.setattr(chunk_module, "READING", "a-newer-parser")
+    assert ingest([corpus_dir], settings, embedder).indexed == [], "then it is current"
 
 
 def test_changed_file_replaces_its_chunks(

@@ -141,6 +141,37 @@ def test_active_substance_phrase_gives_inn_alias() -> None:
     assert "zolbetuximab" in mono.aliases
 
 
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        (
+            "Testamab tablets contain two active substances called amlodipine and valsartan.",
+            ["amlodipine", "valsartan"],
+        ),
+        (
+            "Testamab is made up of two active substances: tixagevimab and cilgavimab.",
+            ["tixagevimab", "cilgavimab"],
+        ),
+        (
+            "The active substance is recombinant coagulation factor VIIa (activated eptacog alfa).",
+            ["eptacog alfa"],
+        ),
+        ("Do not use it if you are allergic to the active substance (ertapenem).", ["ertapenem"]),
+        (
+            "The active substance in Testamab is a protein called interferon beta-1a.",
+            ["interferon beta-1a"],
+        ),
+        (
+            "Testamab contains the active substance 5-aminolaevulinic acid.",
+            ["5-aminolaevulinic acid"],
+        ),
+    ],
+)
+def test_every_way_a_leaflet_names_its_active_substances(sentence: str, names: list[str]) -> None:
+    mono = parse(monograph(f"## 1. What Testamab is\n\n{sentence}\n"))
+    assert set(names) <= set(mono.aliases), mono.aliases
+
+
 def test_body_faq_headings_and_paragraphs() -> None:
     body = (
         "## Usage\n\nFor testing.\n\n"
