@@ -57,6 +57,14 @@ _LIST_QUESTION = re.compile(
 )
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
 _FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
+# A line addressed to a chat model (a speaker label, talk of its instructions or prompt) is
+# never a statement about the drug: text planted in a monograph must not be quoted, nor
+# pulled in beside a real statement as its completion.
+_TO_THE_MODEL = re.compile(
+    r"^\s*(?:assistant|system|user|ai|chatbot|model)\s*:|\b(?:ignore|disregard|forget|override)\b"
+    r"[^.]{0,30}\binstructions\b|\bsystem prompt\b|\bdeveloper mode\b",
+    re.IGNORECASE,
+)
 _ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
 _OPENS = re.compile(r"(?::|\b(?:for example|such as|including|as follows))\s*$", re.IGNORECASE)
 """How a list item that heads a group of the items after it ends."""
@@ -445,7 +453,7 @@ class ExtractiveAnswerer:
                 zip(layout, rows @ query_vector, strict=True)
             ):
                 unit_text = " ".join(text[start:end].split())
-                if not _FAQ_QUESTION.match(unit_text):
+                if quotable(unit_text):
                     scored.append((float(late), rank, index, unit_text, item))
         # Twelve per passage (counted over all passages) is plenty: the rest, far from the
         # question, cannot reach the re-rank.
@@ -553,7 +561,7 @@ class ExtractiveAnswerer:
         for unit in list(chosen):
             if unit.index > 0 and self._leans_back(unit, layouts):
                 prev = _at(unit, layouts, unit.index - 1)
-                if _FAQ_QUESTION.match(prev.text) or _holds(chosen, prev):
+                if not quotable(prev.text) or _holds(chosen, prev):
                     continue
                 if fit(intent, prev.text).conflicts or other_scope(
                     intent, prev.text, (), unit.text, unit.context
@@ -922,7 +930,7 @@ def _surroundings(
             if not whole:
                 break
             if candidate.endswith(":"):
-                if is_lead_in(candidate) and not _FAQ_QUESTION.match(candidate):
+                if is_lead_in(candidate) and quotable(candidate):
                     lead, at = candidate, j
                 break
             if len(candidate.split()) > SHORT_ITEM:
@@ -942,10 +950,10 @@ def _lead_in(
     while j >= 0:
         candidate = unit_text(j)
         if not layout[j][2]:
-            ok = is_lead_in(candidate) and not _FAQ_QUESTION.match(candidate)
+            ok = is_lead_in(candidate) and quotable(candidate)
             return (candidate, j) if ok else ("", -1)
         if groups and _OPENS.search(candidate):
-            if len(candidate.split()) <= LEAD_IN_WORDS and not _FAQ_QUESTION.match(candidate):
+            if len(candidate.split()) <= LEAD_IN_WORDS and quotable(candidate):
                 return candidate, j
             return "", -1
         j -= 1
@@ -1059,6 +1067,12 @@ def _at(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]], i: int) -> U
     return Unit(unit.evidence, unit.rank, i, text, item, unit.late)
 
 
+def quotable(text: str) -> bool:
+    """False for a text that is no statement about the drug: an FAQ's question, or a line
+    addressed to a chat model."""
+    return not (_FAQ_QUESTION.match(text) or _TO_THE_MODEL.search(text))
+
+
 def _holds(chosen: list[Unit], unit: Unit) -> bool:
     """True when ``chosen`` already quotes the unit at ``unit``'s position."""
     return any(c.evidence is unit.evidence and c.index == unit.index for c in chosen)
@@ -1073,7 +1087,7 @@ def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> l
         for i in (unit.index - 1, unit.index + 1)
         if 0 <= i < len(layout) and layout[i][2] == unit.item
     ]
-    return [u for u in near if not _FAQ_QUESTION.match(u.text)]
+    return [u for u in near if quotable(u.text)]
 
 
 def _preceding(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> Unit | None:
@@ -1085,7 +1099,7 @@ def _preceding(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> Un
     if not unit.item and "\n\n" in unit.evidence.chunk.text[layout[i][1] : layout[unit.index][0]]:
         return None
     before = _at(unit, layouts, i)
-    return None if _FAQ_QUESTION.match(before.text) else before
+    return before if quotable(before.text) else None
 
 
 def _following(
@@ -1103,7 +1117,7 @@ def _following(
             break
         later = _at(unit, layouts, i)
         used += len(later.text.split())
-        if used > words or _FAQ_QUESTION.match(later.text):
+        if used > words or not quotable(later.text):
             break
         out.append(later)
         i += 1
