@@ -174,15 +174,24 @@ class Planner:
         drug has a monograph of its own), and those spellings."""
         exact = [m for m in lookup.matches if m.exact]
         fuzzy = [m for m in lookup.matches if not m.exact]
+        respelt: list[str] = []
         if exact:
             in_play = sorted({d for m in exact for d in m.docs})
+            beside = self._beside_last(question, exact, in_play, last)
+            if beside is not None and last is not None:
+                # "what about his warfarin?" after an amiodarone question asks about the
+                # pair, as a co-drug with no monograph would: the conversation's monograph
+                # states the interaction and is searched, for the co-drug's name.
+                exact = self.drugs.carried(last.docs).matches
+                in_play = list(last.docs)
+                lookup = DrugLookup(matches=[*exact, *fuzzy], unknown=lookup.unknown)
+                respelt.extend(beside)
         elif last is not None and Conversation.refers_back(question):
             in_play = list(last.docs)
             exact = self.drugs.carried(in_play).matches
         else:
             return lookup, question, []
         kept: list[DrugMatch] = []
-        respelt: list[str] = []
         for match in fuzzy:
             found = None
             if not set(match.docs) & set(in_play):
@@ -203,6 +212,24 @@ class Planner:
         titles = {m.title for m in exact}
         matches = [*exact, *(m for m in kept if m.title not in titles)]
         return DrugLookup(matches=matches, unknown=lookup.unknown), question, respelt
+
+    def _beside_last(
+        self, question: str, exact: list[DrugMatch], in_play: list[str], last: Turn | None
+    ) -> list[str] | None:
+        """The spellings under which the conversation's monographs name the drugs of a
+        follow-up ("and with warfarin?") that names only drugs with monographs of their
+        own, none of them the conversation's; None unless they name every such drug."""
+        if last is None or not Conversation.refers_back(question) or set(in_play) & set(last.docs):
+            return None
+        said = []
+        for match in exact:
+            spelling = next(
+                (s for s in self.drugs.spellings(match.name) if self.mentions(s, last.docs)), None
+            )
+            if spelling is None:
+                return None
+            said.append(spelling)
+        return said
 
 
 def clean(question: str) -> str:

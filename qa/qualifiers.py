@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monorag.qa.guard import find_mentions, unsupported_numbers
+from monorag.qa.reader import CHILD_PUGH
 from monorag.text import passage_sentences
 
 
@@ -93,11 +94,9 @@ _DIALYSIS = _words(r"(?:ha?e)?mo?dialysis", r"dialysed", r"dialyzed", r"dialysis
 _PREGNANCY = _words(r"pregnan(?:t|cy|cies)", r"gestation(?:al)?", r"expectant mothers?")
 _BREASTFEEDING = _words(r"breast[- ]?feed(?:ing)?", r"breast[- ]?fed", r"lactat(?:ion|ing)")
 _SEVERITY: dict[str, re.Pattern[str]] = {
-    "mild": _words(r"mild(?:ly)?", r"child[- ]pugh (?:class |grade )?a"),
-    "moderate": _words(r"moderate(?:ly)?", r"child[- ]pugh (?:class |grade )?b"),
-    "severe": _words(
-        r"severe(?:ly)?", r"child[- ]pugh (?:class |grade )?c", r"end[- ]stage", r"esrd"
-    ),
+    "mild": _words(r"mild(?:ly)?", CHILD_PUGH["mild"]),
+    "moderate": _words(r"moderate(?:ly)?", CHILD_PUGH["moderate"]),
+    "severe": _words(r"severe(?:ly)?", CHILD_PUGH["severe"], r"end[- ]stage", r"esrd"),
 }
 
 # Words after "for/in/with" that are not an indication.

@@ -38,6 +38,18 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # -- qualifiers -------------------------------------------------------------------------------
 # One axis per kind of qualifier; a statement carrying another value of an axis the
 # question states is about someone else. "child-pugh" is a liver score, not a child.
+# A Child-Pugh class or score states the hepatic severity: A (5-6 points) mild, B (7-9)
+# moderate, C (10-15) severe. "Child-Pugh score 7 to 9", "child pugh B", "Child-Pugh A or B".
+_CHILD_PUGH = (
+    r"child[- ]?pugh(?:[\s,-]+(?:class|grade|category|score|of|or|and|to|[abc]|\d{1,2}))*?[\s,-]+"
+)
+CHILD_PUGH = {
+    "mild": _CHILD_PUGH + r"(?:a|5|6)\b",
+    "moderate": _CHILD_PUGH + r"(?:b|7|8|9)\b",
+    "severe": _CHILD_PUGH + r"(?:c|1[0-5])\b",
+}
+"""Patterns of the Child-Pugh classes and scores of each hepatic severity."""
+
 AXES: dict[str, dict[str, re.Pattern[str]]] = {
     "age": {
         "child": _rx(
@@ -56,9 +68,9 @@ AXES: dict[str, dict[str, re.Pattern[str]]] = {
         "hepatic": _rx(r"\b(?:hepatic|liver|child[- ]?pugh|cirrho\w*)\b"),
     },
     "severity": {
-        "mild": _rx(r"\bmild(?:ly)?\b"),
-        "moderate": _rx(r"\bmoderate(?:ly)?\b"),
-        "severe": _rx(r"\bsevere(?:ly)?\b"),
+        "mild": _rx(rf"\bmild(?:ly)?\b|\b{CHILD_PUGH['mild']}"),
+        "moderate": _rx(rf"\bmoderate(?:ly)?\b|\b{CHILD_PUGH['moderate']}"),
+        "severe": _rx(rf"\bsevere(?:ly)?\b|\b{CHILD_PUGH['severe']}"),
     },
     "sex": {
         "female": _rx(r"\b(?:women|woman|females?|girls?)\b"),
@@ -542,8 +554,21 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
     )
 
 
+_ADULT_DOSE = _rx(
+    r"\b(?:up to|to|exceed(?:ing)?|than|receive|be given|switch(?:ed)? to|as)\s+the\s+"
+    r"(?:usual\s+|recommended\s+)?adult\s+(?:doses?|dosage|dosing)\b"
+)
+"""'The adult dose' named as a reference point ("children: 2 mg/kg up to the adult dose")."""
+
+
 def _axes_one(text: str, axis: str) -> frozenset[str]:
-    return frozenset(v for v, rx in AXES[axis].items() if rx.search(text))
+    stated = frozenset(v for v, rx in AXES[axis].items() if rx.search(text))
+    # A children's statement that names the adult dose as its cap or switch-over point
+    # ("up to the adult dose", "should receive the adult dose") is about children only.
+    cap = axis == "age" and {"child", "adult"} <= stated
+    if cap and not AXES["age"]["adult"].search(_ADULT_DOSE.sub(" ", text)):
+        stated -= {"adult"}
+    return stated
 
 
 def _clearance_grades(text: str) -> frozenset[str]:

@@ -177,3 +177,30 @@ def test_a_co_drug_the_monograph_names_by_another_name_is_found(engine: Engine) 
     answer = engine.ask("velotrexin with aspirin ok?")
     assert not answer.abstained, answer.text
     assert "Acetylsalicylic acid taken with velotrexin" in answer.text
+
+
+def test_a_follow_up_naming_a_drug_with_its_own_monograph_asks_about_the_pair(
+    engine: Engine,
+) -> None:
+    """ "what about his ramlexen?" after a velotrexin question: ramlexen has a monograph of
+    its own, but the question asks about the pair, which the conversation's monograph
+    states; ramlexen's own dose is not the answer."""
+    conversation = Conversation()
+    engine.ask("velotrexin with ciclosporin?", conversation=conversation)
+    query = engine.plan("what about his ramlexen?", conversation=conversation)
+    assert query.codrugs == ["ramlexen"] and set(query.named) == {"Velotrexin"}
+    answer = engine.ask("what about his ramlexen?", conversation=conversation)
+    assert not answer.abstained, answer.text
+    assert "such as ramlexen" in answer.text and "5 mg" not in answer.text
+    assert {c.drug for c in answer.citations} == {"Velotrexin"}
+
+
+def test_a_follow_up_naming_a_drug_the_conversation_does_not_mention_is_that_drug(
+    engine: Engine,
+) -> None:
+    """The control: velotrexin's monograph does not name the new drug, so the question is
+    about it alone (a new subject), answered from its own monograph."""
+    conversation = Conversation()
+    engine.ask("ramlexen dose?", conversation=conversation)
+    query = engine.plan("and what about velotrexin?", conversation=conversation)
+    assert query.codrugs == [] and set(query.named) == {"Velotrexin"}

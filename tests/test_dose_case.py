@@ -104,6 +104,36 @@ For elderly patients receiving generol with dexamethasone, a lower recommended s
 Dosage: 4 mg once daily on days 1-21 of a 28-day cycle.
 """  # noqa: E501
 
+HEPATIC = """---
+title: Hepatorin
+description: >-
+  Hepatorin is a test medicine for depression written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## Dosage
+
+### Hepatic Impairment
+
+In patients with mild hepatic impairment (Child-Pugh score 5 or 6), the recommended hepatorin starting dosage is half the usual daily dosage. The use of hepatorin in patients with moderate (Child-Pugh score 7 to 9) or severe hepatic impairment (Child-Pugh score 10 to 15) is not recommended.
+"""  # noqa: E501
+
+CAPPED = """---
+title: Cappadrin
+description: >-
+  Cappadrin is a test antibiotic written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## Dosage
+
+### Prophylaxis of Travellers' Fever
+
+For adults, the recommended dose of cappadrin for prophylaxis of travellers' fever is 100 mg daily. For children over 8 years of age, the recommended dose is 2 mg/kg given once daily up to the adult dose. Prophylaxis should begin 1 to 2 days before travel and should be continued for 4 weeks after the traveller returns.
+"""  # noqa: E501
+
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
@@ -113,6 +143,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
         "gradolin.md": GRADED,
         "lostolin.md": LEAFLET,
         "generol.md": GENERAL,
+        "hepatorin.md": HEPATIC,
+        "cappadrin.md": CAPPED,
     }
     return engine_over(tmp_path_factory.mktemp("dose-case"), monographs, hash_embedder)
 
@@ -149,6 +181,31 @@ def test_a_clearance_range_grades_the_severity_it_is_about() -> None:
     assert fit(moderate, "Creatinine clearance below 30 mL/min: 250 mg.").conflicts == 1
 
 
+def test_a_child_pugh_class_or_score_is_the_hepatic_severity() -> None:
+    for question, severity in (
+        ("child-pugh B, can i use it?", "moderate"),
+        ("dose in child pugh class a cirrhosis?", "mild"),
+        ("dose if Child-Pugh C?", "severe"),
+        ("dose with a child-pugh score of 8?", "moderate"),
+    ):
+        assert intent_of(question).case == {"hepatic", severity}, question
+    moderate = intent_of("dose in child-pugh b?")
+    assert fit(moderate, "Child-Pugh score 5 or 6: half the dose.").conflicts == 1
+    assert fit(moderate, "Child-Pugh score 7 to 9: not recommended.").conflicts == 0
+    assert fit(moderate, "Child-Pugh A or B: no dose change.").conflicts == 0
+    # Another score beside the name is no class ("Child-Pugh and MELD scores").
+    assert intent_of("are Child-Pugh and MELD scores needed?").case == {"hepatic"}
+
+
+def test_a_childrens_line_capped_at_the_adult_dose_is_about_children() -> None:
+    adult = intent_of("adult dose?")
+    capped = "Children over 8 years: 2 mg/kg once daily up to the adult dose."
+    assert fit(adult, capped).conflicts == 1
+    assert fit(adult, "Children over 45 kg should receive the adult dose.").conflicts == 1
+    # A sentence that states the adults' dose itself stays about adults too.
+    assert fit(adult, "The adult dose is 100 mg; children take half the adult dose.").conflicts == 0
+
+
 # -- the answerer, end to end -----------------------------------------------------------------
 
 
@@ -157,6 +214,20 @@ def test_severe_renal_question_is_not_given_the_moderate_dose(engine: Engine) ->
     assert answer.abstained
     assert "10 mg" not in answer.text
     assert "severe renal impairment" in answer.text and "Casedrin" in answer.text
+
+
+def test_a_child_pugh_class_gets_its_own_line_not_the_milder_one(engine: Engine) -> None:
+    answer = engine.ask("child-pugh B, can i use hepatorin?")
+    assert not answer.abstained and "not recommended" in answer.text
+    assert "half the usual" not in answer.text
+
+
+def test_an_adults_dose_does_not_bring_the_childrens_line(engine: Engine) -> None:
+    answer = engine.ask(
+        "cappadrin for travellers fever prophylaxis in an adult - dose, and when to start?"
+    )
+    assert not answer.abstained and "100 mg daily" in answer.text
+    assert "2 mg/kg" not in answer.text
 
 
 def test_the_stated_case_is_answered(engine: Engine) -> None:
