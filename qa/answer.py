@@ -899,7 +899,7 @@ def _surroundings(
 
     item = layout[index][2]
     context: list[str] = []
-    if index > 0 and layout[index - 1][2] == item and (item or same_block(index - 1, index)):
+    if index > 0 and _joined(text, layout, index):
         context.append(unit_text(index - 1))  # the sentence before, in its item or paragraph
         first = index - 1
         while first > 0 and layout[first - 1][2] == item and item:
@@ -1047,11 +1047,9 @@ def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) ->
     """The next sentence of the unit's paragraph or item when it continues the unit's
     amount ("This is increased to 3 mg ..."): a schedule is one statement."""
     layout = layouts[unit.evidence.chunk.id]
-    if unit.index + 1 >= len(layout):
-        return None
-    text = unit.evidence.chunk.text
-    s, _, item = layout[unit.index + 1]
-    if item != unit.item or (not item and "\n\n" in text[layout[unit.index][1] : s]):
+    if unit.index + 1 >= len(layout) or not _joined(
+        unit.evidence.chunk.text, layout, unit.index + 1
+    ):
         return None
     nxt = _at(unit, layouts, unit.index + 1)
     if _NEEDS_CONTEXT.match(nxt.text) and TARGETS["amount"][1].search(nxt.text):
@@ -1071,6 +1069,15 @@ def quotable(text: str) -> bool:
     """False for a text that is no statement about the drug: an FAQ's question, or a line
     addressed to a chat model."""
     return not (_FAQ_QUESTION.match(text) or _TO_THE_MODEL.search(text))
+
+
+def _joined(text: str, layout: list[tuple[int, int, int]], i: int) -> bool:
+    """Unit ``i`` of a passage continues unit ``i - 1``'s list item or, outside lists, its
+    paragraph."""
+    item = layout[i][2]
+    return item == layout[i - 1][2] and bool(
+        item or "\n\n" not in text[layout[i - 1][1] : layout[i][0]]
+    )
 
 
 def _holds(chosen: list[Unit], unit: Unit) -> bool:
@@ -1093,12 +1100,9 @@ def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> l
 def _preceding(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> Unit | None:
     """The sentence before ``unit`` in its list item (or, outside lists, its paragraph)."""
     layout = layouts[unit.evidence.chunk.id]
-    i = unit.index - 1
-    if i < 0 or layout[i][2] != unit.item:
+    if unit.index == 0 or not _joined(unit.evidence.chunk.text, layout, unit.index):
         return None
-    if not unit.item and "\n\n" in unit.evidence.chunk.text[layout[i][1] : layout[unit.index][0]]:
-        return None
-    before = _at(unit, layouts, i)
+    before = _at(unit, layouts, unit.index - 1)
     return before if quotable(before.text) else None
 
 
@@ -1112,9 +1116,7 @@ def _following(
     out: list[Unit] = []
     used = 0
     i = unit.index + 1
-    while i < len(layout) and layout[i][2] == unit.item:
-        if not unit.item and "\n\n" in text[layout[i - 1][1] : layout[i][0]]:
-            break
+    while i < len(layout) and _joined(text, layout, i):
         later = _at(unit, layouts, i)
         used += len(later.text.split())
         if used > words or not quotable(later.text):
