@@ -125,12 +125,13 @@ def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> 
     meta, body = _split_front_matter(text, path)
     warnings: list[str] = []
 
-    title = _scalar(meta.get("title"))
-    if not title:
-        title = path.stem.replace("_", " ").replace("-", " ").strip().title() or path.name
-        warnings.append(f"no title in front matter: using {title!r} from the file name")
-    title, title_html = strip_markup(title)
+    title, title_html = strip_markup(_scalar(meta.get("title")))
     title = squash(title)
+    if not title.strip("\u200b\u200c\u200d\u2060\ufeff"):
+        # Absent, or nothing left once its markup is gone ("<b></b>"): a monograph is
+        # still named, by its file.
+        title = squash(path.stem.replace("_", " ").replace("-", " ")).title() or path.name
+        warnings.append(f"no title in front matter: using {title!r} from the file name")
     if len(title) > MAX_TITLE_CHARS:
         raise ParseError(path, f"title is {len(title):,} characters long: it should name the drug")
     description, description_html = strip_markup(_scalar(meta.get("description")))

@@ -28,6 +28,7 @@ from monorag.qa.reader import (
     AXES,
     CASE_AXES,
     SCHEDULE,
+    STATED_ONLY_AS_ITSELF,
     TARGETS,
     VERDICT,
     Fit,
@@ -39,6 +40,7 @@ from monorag.qa.reader import (
     names_phrase,
     other_scope,
     scoped_elsewhere,
+    states_target,
     sub_population,
 )
 from monorag.settings import AnswerSettings
@@ -397,6 +399,19 @@ class ExtractiveAnswerer:
                 best = max(carrying, key=lambda u: u.score)
             else:
                 unstated = intent.asked
+        specific = sorted(intent.targets & STATED_ONLY_AS_ITSELF.keys())
+        if (
+            specific
+            and not (naming or unstated)
+            and not any(
+                states_target(target, (u.text, *u.context, u.evidence.chunk.section))
+                for target in specific
+                for u in units
+            )
+        ):
+            # "Missed dose - how long can they still take it?" where no passage found
+            # speaks of a missed dose: the closest dose line does not answer it.
+            unstated = STATED_ONLY_AS_ITSELF[specific[0]]
         in_top = {id(u) for u in top}
         rest = [u for u in units if id(u) not in in_top]
         selection = Selection(

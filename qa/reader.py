@@ -176,6 +176,58 @@ _UNIT_FORMS = {
     "percent": r"%|per ?cent",
 }
 _HOW_MANY = _rx(r"\bhow many (minutes|hours|days|weeks|months|years)\b")
+_LAB = (
+    r"\b(?:levels?|values?|concentrations?|e?gfr|crcl|creatinine clearance|serum|plasma|"
+    r"trough|counts?|inr|hba1c|ha?emoglobin|hb|platelets?|neutrophils?|anc|potassium|"
+    r"sodium|glucose|bilirubin|alt|ast|calcium|magnesium)\b"
+)
+_THRESHOLD_CUE = (
+    r"\bat what\b|\btoo (?:high|low)\b|\btargets?\b|\baim\b|\bcut-?offs?\b|"
+    r"\bthresholds?\b|\b(?:below|above|under|over) what\b|\bhow (?:high|low)\b|"
+    r"\bwhat (?:\w+ ){0,2}(?<!dose )(?:level|value|concentration)\b"
+)
+LEVEL = "a level or threshold value"
+_LEVEL_STATED = _rx(
+    r"\d(?:[.,]\d+)?\s*(?:mmol|µmol|micromol|mg\s*/\s*d?l|g\s*/\s*d?l|ml\s*/\s*min|%|"
+    r"(?:mcg|µg|ng|micrograms?|milligrams?)\s*(?:/|per)\s*(?:ml|l|litre|liter)|meq|"
+    r"(?:iu|units?)\s*/\s*(?:ml|l)|[x×]\s*10|/\s*(?:mm3|µl|microlit\w*))|"
+    r"\b(?:below|above|less than|more than|under|over|greater than|lower than|higher than|"
+    r"exceeds?|exceeding|at least|between)\s+\d(?![\d,.]*\s+in\s+\d)|[<>≤≥]\s*\d"
+)
+"""A level stated as one: a number in a laboratory unit, or a number a comparison bounds."""
+_ANALYTES = {
+    r"e?gfr|crcl|creatinine clearance|kidney function|renal function": (
+        r"e?gfr|crcl|creatinine clearance|kidney function|renal function|glomerular|"
+        r"kidney (?:problems|impairment|disease)|renal impairment"
+    ),
+    r"hb|ha?emoglobin": r"\bhb\b|ha?emoglobin",
+    r"potassium": r"potassium|hyperkal",
+    r"anc|neutrophils?": r"\banc\b|neutrophil",
+    r"platelets?": r"platelet",
+    r"alt|ast|transaminases?": r"\balt\b|\bast\b|transaminase|liver enzymes?",
+    r"glucose|sugar": r"glucose|sugar",
+    r"hba1c": r"hba1c|glycated",
+}
+_NAMED_LEVEL = _rx(
+    r"\b(?:serum|plasma|trough|blood)\s+([a-z][a-z0-9]+)\b(?<!\blevel)|"
+    r"\b([a-z][a-z0-9]+)\s+(?:levels?|concentrations?|trough)\b"
+)
+_NOT_ANALYTE = frozenset({"what", "the", "a", "serum", "plasma", "blood", "dose", "target", "its"})
+
+
+def _analytes(question: str) -> tuple[re.Pattern[str], ...]:
+    """What the level a threshold question asks about measures ("serum potassium", "at
+    what eGFR"): the statement must name it, else its number is of something else."""
+    for said, stated in _ANALYTES.items():
+        if re.search(rf"\b(?:{said})\b", question, _I):
+            return (_rx(stated),)
+    for m in _NAMED_LEVEL.finditer(question):
+        word = (m.group(1) or m.group(2)).lower()
+        if word not in _NOT_ANALYTE and not re.fullmatch(_LAB, word, _I):
+            return (_rx(rf"\b{re.escape(word)}"),)
+    return ()
+
+
 _DURATION = {
     "minutes": r"minutes?|hours?",
     "hours": r"hours?|minutes?|days?",
@@ -191,12 +243,19 @@ _NUMBER = (
 
 TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "missed": (
-        _rx(r"\b(?:miss\w*|forg[eo]t\w*|skipp?ed|remembered|late)\b"),
+        _rx(
+            r"\b(?:miss\w*|forg[eo]t\w*|skipp?ed|remembered)\b|"
+            # "14 hrs late", "how late can she take it": not "late in pregnancy"
+            r"\b(?:\d+\s*(?:h|hrs?|hours?|days?|d|wks?|weeks?)|how|too|was|is|ran)\s+late\b"
+        ),
         _rx(r"\b(?:miss\w*|forg[eo]t\w*|skip\w*|remember\w*)\b"),
     ),
     "overdose": (
         _rx(r"\b(?:overdos\w*|too much|too many|antidote|instead of)\b"),
-        _rx(r"\b(?:overdos\w*|too much|more \w+ than (?:you|the|recommended)|antidote|rescue)\b"),
+        _rx(
+            r"\b(?:overdos\w*|too much|too many|antidote|rescue)\b|"
+            r"\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b"
+        ),
     ),
     "frequency": (
         _rx(
@@ -260,6 +319,21 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _rx(_NUMBER),
     ),
 }
+STATED_ONLY_AS_ITSELF = {
+    "missed": "what to do about a missed dose",
+    "overdose": "what to do after an overdose",
+    "half_life": "a half-life",
+}
+"""Targets that a statement answers only by speaking of them (a missed dose, an overdose, a
+half-life), with how a refusal names what is not stated: when no candidate statement nor
+what it is read under speaks of one, the nearest dose line would be passed off as it."""
+
+
+def states_target(target: str, layers: tuple[str, ...]) -> bool:
+    """Whether any of ``layers`` (a statement, its lead-in, its heading) carries ``target``."""
+    return bool(TARGETS[target][1].search(" ".join(layers)))
+
+
 # A target another one implies away: "missed dose" asks about missing, not an amount.
 _SUPERSEDES = {"missed": ("amount",), "overdose": ("amount",), "frequency": ("value",)}
 
@@ -299,6 +373,9 @@ class Intent:
     child, the elderly, an organ's impairment and its severity. An organ is a case only
     where the question speaks of its impairment ("renal impairment", "on HD", "CrCl 20"),
     not in "kidney transplant" or "renal anaemia"."""
+    analytes: tuple[re.Pattern[str], ...] = ()
+    """What the level a threshold question asks for measures (``LEVEL``): the statement
+    that states the level names it."""
 
     @property
     def population(self) -> bool:
@@ -326,6 +403,7 @@ def intent_of(question: str) -> Intent:
         qualifiers["age"] = frozenset({age})
     how_many = _HOW_MANY.search(question)
     duration = how_many.group(1).lower() if how_many else ""
+    asked = _asked(question, duration)
     case = set(qualifiers.get("age", frozenset()) - {"adult"})
     if "organ" in qualifiers and ("clearance" in measures or _IMPAIRED.search(question)):
         case |= qualifiers["organ"] | qualifiers.get("severity", frozenset())
@@ -337,8 +415,9 @@ def intent_of(question: str) -> Intent:
         duration,
         tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
         question_words(question),
-        _asked(question, duration),
+        asked,
         frozenset(case),
+        _analytes(question) if asked == LEVEL else (),
     )
 
 
@@ -348,6 +427,11 @@ def _asked(question: str, duration: str) -> str:
         return f"a number of {duration}"
     unit = _ASKED_UNIT.search(question)
     if unit is None:
+        # "At what eGFR do I stop it?", "what serum potassium is too high?": a threshold
+        # of a measurement, which only a stated level answers (a sentence naming the
+        # measurement without one is not an answer).
+        if re.search(_LAB, question, _I) and re.search(_THRESHOLD_CUE, question, _I):
+            return LEVEL
         return ""
     said = unit.group(0)
     if said == "%" or said.lower().startswith("percent"):
@@ -538,6 +622,13 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         carried += ok
         absent += not ok
     unit_missing = any(not rx.search(whole) for rx in intent.units)
+    if intent.asked == LEVEL:
+        # The level and what it measures in one statement (or under its lead-in "Do not
+        # take it if:"): a neighbour's number is of something else.
+        own = f"{text} {context[0]}" if context and context[0].rstrip().endswith(":") else text
+        unit_missing = unit_missing or not (
+            _LEVEL_STATED.search(own) and all(rx.search(own) for rx in intent.analytes)
+        )
     composition = bool(intent.targets & {"amount", "value"}) and bool(COMPOSITION.search(text))
     return Fit(
         matched=matched,

@@ -328,3 +328,13 @@ def test_ema_corpus_parses(ema_dir: Path) -> None:
             assert section.path and all(section.path), file
         titles.add(mono.title.lower())
     assert len(titles) > 900, "titles come from the front matter, not a constant"
+
+
+@pytest.mark.parametrize("title", ['"<b></b>"', '"\u200b"', '""'])
+def test_a_title_with_nothing_left_is_named_by_its_file(title: str) -> None:
+    """A title that is only markup or invisible characters is no name (found by the fuzz
+    test): the file names the monograph, and a warning says so."""
+    data = f"---\ntitle: {title}\n---\n## A\n\ntext\n".encode()
+    mono = parse_bytes(data, path=Path("corpus/zero-title.md"))
+    assert mono.title == "Zero Title"
+    assert any("no title in front matter" in w for w in mono.warnings)

@@ -1,0 +1,145 @@
+"""A threshold question ("at what eGFR do I stop it?", "what serum potassium is too high?")
+is answered only by a statement of a level of that measurement, and a missed-dose or
+overdose question only by a statement that speaks of one (issue 12, class 7: a nearby
+unrelated sentence quoted where the monograph is silent). Written monographs, fast tier
+(hash embedder, in-memory index).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.qa.engine import Engine
+from monorag.qa.reader import LEVEL, fit, intent_of
+from tests.conftest import engine_over
+
+SILENT = """---
+title: Kalinor
+description: >-
+  Kalinor is a test medicine for kidney disease written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Kalinor
+
+Tell your doctor if you have ever been told you had a high level of potassium in your blood. Your doctor will do blood tests to check your potassium level and how your kidneys are working.
+
+## 3. How to take Kalinor
+
+The recommended dose of Kalinor is 10 mg once a day. For patients with severe liver problems the dose is 5 mg once a day.
+
+## 4. Possible side effects
+
+Common (may affect more than 1 in 10 people): high potassium level in the blood.
+"""  # noqa: E501
+
+STATED = """---
+title: Levelor
+description: >-
+  Levelor is a test medicine for heart failure written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Levelor
+
+Your doctor will check your blood potassium before you start. Do not start Levelor if your blood potassium is above 5.0 mmol/L.
+
+## 3. How to take Levelor
+
+The recommended dose of Levelor is 20 mg once a day.
+
+### If you forget to take Levelor
+
+If you forget a dose, take it as soon as you remember on the same day. Do not take two doses on the same day.
+
+### If you take more Levelor tablets than you should
+
+Contact your doctor straight away: your blood pressure may fall.
+"""  # noqa: E501
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over both monographs; abstention off so that only the gates refuse."""
+    monographs = {"kalinor.md": SILENT, "levelor.md": STATED}
+    return engine_over(tmp_path_factory.mktemp("level"), monographs, hash_embedder)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "at what egfr do i have to stop it?",
+        "what serum potassium is too high to start?",
+        "what caffeine level should we aim for?",
+        "target hb for a child?",
+    ],
+)
+def test_a_threshold_question_asks_for_a_level(question: str) -> None:
+    assert intent_of(question).asked == LEVEL
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what dose level do i start at?",
+        "what levels should i monitor?",
+        "at what age can kids use it?",
+    ],
+)
+def test_other_questions_ask_for_no_level(question: str) -> None:
+    assert intent_of(question).asked != LEVEL
+
+
+def test_a_level_is_of_the_measurement_asked() -> None:
+    egfr = intent_of("at what egfr do i have to stop it?")
+    assert not fit(egfr, "Do not use it if your eGFR is below 30 mL/min.").asked_missing
+    assert not fit(egfr, "Stop it if your creatinine clearance is < 45.").asked_missing
+    assert fit(egfr, "Stop taking it if your kidney function falls (see section 2).").asked_missing
+    potassium = intent_of("what serum potassium is too high to start?")
+    # A frequency is no level; a neighbour's number is of something else.
+    assert fit(potassium, "High potassium may affect more than 1 in 10 people.").asked_missing
+    assert fit(
+        potassium, "It contains less than 1 mmol sodium per dose.", ("Potassium.",)
+    ).asked_missing
+    assert not fit(
+        potassium, "Do not start if your blood potassium is above 5.0 mmol/L."
+    ).asked_missing
+
+
+def test_a_level_not_stated_is_refused(engine: Engine) -> None:
+    answer = engine.ask("what serum potassium is too high to start kalinor?")
+    assert answer.abstained and "does not state a level" in answer.text
+    assert "1 in 10" not in answer.text
+
+
+def test_a_level_stated_is_answered(engine: Engine) -> None:
+    answer = engine.ask("what serum potassium is too high to start levelor?")
+    assert not answer.abstained and "5.0 mmol/L" in answer.text
+
+
+def test_late_is_a_missed_dose_only_when_a_dose_is_late() -> None:
+    assert "missed" in intent_of("pt noticed 14 hrs late, take it?").targets
+    assert "missed" in intent_of("how late can she still take it?").targets
+    assert "missed" not in intent_of("late in pregnancy - neonatal risks?").targets
+
+
+def test_a_missed_dose_not_spoken_of_is_refused(engine: Engine) -> None:
+    answer = engine.ask("kalinor missed dose - how long can they still take it?")
+    assert answer.abstained and "does not state what to do about a missed dose" in answer.text
+    assert "mg" not in answer.text
+
+
+def test_a_missed_dose_spoken_of_is_answered(engine: Engine) -> None:
+    answer = engine.ask("levelor missed dose - how long can they still take it?")
+    assert not answer.abstained and "as soon as you remember" in answer.text
+
+
+def test_an_overdose_is_spoken_of_in_more_than_one_way(engine: Engine) -> None:
+    """A leaflet's "If you take more X tablets than you should" speaks of an overdose."""
+    answer = engine.ask("levelor overdose - what happens?")
+    assert not answer.abstained and "blood pressure" in answer.text
+    answer = engine.ask("kalinor overdose - what happens?")
+    assert answer.abstained and "does not state what to do after an overdose" in answer.text
