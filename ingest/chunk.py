@@ -14,7 +14,7 @@ from pathlib import Path
 
 from monorag import text as _text
 from monorag.ingest import parse as _parse
-from monorag.text import blocks, is_lead_in, is_list_item, sentences
+from monorag.text import blocks, is_lead_in, is_list_item, lost_lead_in, sentences
 from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph, chunk_id
 
 
@@ -147,6 +147,8 @@ def _with_lead_ins(parts: list[str]) -> list[str]:
         for line in lines:
             if not is_list_item(line):
                 lead = line if is_lead_in(line) else ""
+            elif lost := lost_lead_in(sentences(line)):
+                lead = lost  # the items after this one are another list's
         out.append(part)
     return out
 

@@ -112,6 +112,32 @@ def is_lead_in(line: str) -> bool:
     return 0 < n <= LEAD_IN_HEADING and not _ENDS_SENTENCE.search(line)
 
 
+_DONE = re.compile(r"[.!?:;)\]\"'”]\s*$")
+_INTRODUCES = re.compile(
+    r"^(?:warnings and precautions\s+)?(?:talk to|tell|check with) your (?:doctor|pharmacist|"
+    r"nurse)\b.*\bbefore\b",
+    re.IGNORECASE,
+)
+"""A long line that still introduces the items after it: a leaflet's warnings lead-in
+("Warnings and precautions Talk to your doctor before taking X")."""
+
+
+def lost_lead_in(sentences_of_item: list[str]) -> str:
+    """The lead-in of the next items that lost its line break into the end of this list
+    item ("... if you drink alcohol to excess. Warnings and precautions Talk to your doctor
+    before taking X" in a converted leaflet): the item's last sentence when it ends with
+    no full stop after a sentence that has one and reads as a lead-in (``_INTRODUCES``);
+    "" otherwise. A one-phrase item ("vomiting") is an item, not a lead-in."""
+    if len(sentences_of_item) < 2:
+        return ""
+    last = sentences_of_item[-1].strip()
+    if _DONE.search(last) or not _DONE.search(sentences_of_item[-2]):
+        return ""
+    # Only a line that says it introduces: a short unpunctuated line is as often an item
+    # that lost its full stop ("The moles may itch, bleed or ulcerate").
+    return last if len(last.split()) <= LEAD_IN_WORDS and _INTRODUCES.search(last) else ""
+
+
 def blocks(text: str) -> list[str]:
     """Paragraphs and list items of a section's text, in order (a marker alone on its
     line, then a paragraph, is one item: "* paragraph")."""

@@ -26,11 +26,13 @@ from monorag.index.vectors import VectorFile
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.reader import (
     AXES,
+    BARS,
     CASE_AXES,
     SCHEDULE,
     STATED_ONLY_AS_ITSELF,
     TARGETS,
     VERDICT,
+    WHO_NOT,
     Fit,
     Intent,
     asked_scope,
@@ -44,7 +46,7 @@ from monorag.qa.reader import (
     sub_population,
 )
 from monorag.settings import AnswerSettings
-from monorag.text import LEAD_IN_WORDS, is_lead_in, tokenize, unit_layout
+from monorag.text import LEAD_IN_WORDS, is_lead_in, lost_lead_in, tokenize, unit_layout
 from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
 
 if TYPE_CHECKING:
@@ -422,7 +424,11 @@ class ExtractiveAnswerer:
             unstated=unstated,
             undosed=undosed,
         )
-        listed = self._listed(best, units, intent.broad) if selection.listing else None
+        listed = (
+            self._listed(best, units, intent.broad, bool(WHO_NOT.search(question)))
+            if selection.listing
+            else None
+        )
         if listed is not None:
             selection.units = self._list_of(listed, layouts)
         else:
@@ -434,12 +440,22 @@ class ExtractiveAnswerer:
         return selection
 
     @staticmethod
-    def _listed(best: Unit, units: list[Unit], broad: bool = False) -> Unit | None:
+    def _listed(
+        best: Unit, units: list[Unit], broad: bool = False, barred: bool = False
+    ) -> Unit | None:
         """For a list question: the best list item under a heading that names the topic
-        (for a broad question, "who should not take X", any list item with a lead-in)."""
-        for unit in sorted(units, key=lambda u: -u.score):
-            if not unit.item or unit.score < best.score - LIST_REACH:
-                continue
+        (for a broad question, "who should not take X", any list item with a lead-in; for
+        one asking who must not, a list whose lead-in bars: "Do not take X if")."""
+        items = [u for u in sorted(units, key=lambda u: -u.score) if u.item]
+        if barred:
+            # "Who shouldn't get X?" is answered by the contraindications, not by the
+            # "talk to your doctor before" list beside them, however much closer its words
+            # ("who", "take" say little about which list).
+            for unit in items:
+                if unit.lead and BARS.search(unit.lead):
+                    return unit
+        ranked = [u for u in items if u.score >= best.score - LIST_REACH]
+        for unit in ranked:
             if unit.heading > 0 or (broad and unit.lead):
                 return unit
         return None
@@ -928,7 +944,7 @@ def _surroundings(
         while j >= 0 and layout[j][2] == item:
             j -= 1
         lead, at = _lead_in(unit_text, layout, j, groups=True)
-        if at >= 0 and layout[at][2]:
+        if at >= 0 and layout[at][2] and not _lost_lead_in(unit_text, layout, at):
             # A group header inside the list: the list's own lead-in comes too.
             outer, outer_at = _lead_in(unit_text, layout, at - 1, groups=False)
         elif at > 0 and _NEEDS_CONTEXT.match(lead) and same_block(at - 1, at):
@@ -967,12 +983,27 @@ def _lead_in(
         if not layout[j][2]:
             ok = is_lead_in(candidate) and quotable(candidate)
             return (candidate, j) if ok else ("", -1)
+        if groups and _lost_lead_in(unit_text, layout, j):
+            return candidate, j
         if groups and _OPENS.search(candidate):
             if len(candidate.split()) <= LEAD_IN_WORDS and quotable(candidate):
                 return candidate, j
             return "", -1
         j -= 1
     return "", -1
+
+
+def _lost_lead_in(
+    unit_text: Callable[[int], str], layout: list[tuple[int, int, int]], j: int
+) -> bool:
+    """Whether unit ``j``, the last sentence of a list item, is the lost lead-in of the
+    items after it (``monorag.text.lost_lead_in``)."""
+    item = layout[j][2]
+    if j + 1 < len(layout) and layout[j + 1][2] == item:
+        return False
+    if not (j > 0 and layout[j - 1][2] == item):
+        return False
+    return bool(lost_lead_in([unit_text(j - 1), unit_text(j)])) and quotable(unit_text(j))
 
 
 def _reader_bonus(f: Fit) -> float:

@@ -20,6 +20,7 @@ from monorag.index.store import FileEntry
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
+from monorag.qa.reader import BARRED, WHO_NOT
 from monorag.types import Answer
 
 MAX_QUESTION_CHARS = 2000
@@ -146,6 +147,11 @@ class Planner:
         # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
         # search through the embedded focus.
         query.terms = without_drugs(asked, lookup)
+        if WHO_NOT.search(question):
+            # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
+            # searched for as monographs introduce their contraindications.
+            query.focus = f"{query.focus} {BARRED}".strip()
+            query.terms = f"{query.terms} {BARRED}".strip()
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             query.exclude = [
@@ -232,8 +238,28 @@ class Planner:
         return said
 
 
+_CONTRACTED = re.compile(
+    r"\b(do|does|did|is|are|was|were|should|would|could|ca|wo|have|has|had|must|need)nt\b|"
+    r"\b(what|he|she|that|there)s\b",
+    re.IGNORECASE,
+)
+"""Contractions typed without their apostrophe ("shouldnt", "cant", "whats"): none of these
+spellings is another English word a clinician would type ("im" is intramuscular, "its",
+"well", "ill" are words, so they are left alone)."""
+
+
+def _apostrophes(text: str) -> str:
+    def put(m: re.Match[str]) -> str:
+        if m.group(1):
+            return m.group(0)[:-2] + "n't" if m.group(1).lower() != "ca" else m.group(0)[:-1] + "'t"
+        return m.group(0)[:-1] + "'s"
+
+    return _CONTRACTED.sub(put, text)
+
+
 def clean(question: str) -> str:
-    """Printable text, whitespace collapsed, bounded in length."""
+    """Printable text, whitespace collapsed, bounded in length; contractions typed without
+    their apostrophe ("shouldnt") spelt with it, as every monograph and word list spells them."""
     if not isinstance(question, str):
         raise MonoragError("the question must be text")
     # Invisible format characters (soft hyphen, zero-width space, bidi marks) arrive inside
@@ -242,7 +268,7 @@ def clean(question: str) -> str:
         "" if unicodedata.category(ch) == "Cf" else ch if ch.isprintable() or ch.isspace() else " "
         for ch in question
     )
-    return " ".join(text.split())[:MAX_QUESTION_CHARS]
+    return _apostrophes(" ".join(text.split())[:MAX_QUESTION_CHARS])
 
 
 def respell(text: str, said: str, spelling: str) -> str:

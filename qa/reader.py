@@ -344,6 +344,18 @@ BROAD = _rx(
 )
 """A question whose answer is a list: who should not take it, what the warnings are."""
 
+WHO_NOT = _rx(r"\bwho (?:should|must|can)(?:not|n't| not)\b|\bcontraindicat\w*")
+"""A question asking who must not take a drug: its contraindications."""
+BARRED = "contraindications: do not take or use it, must not be given"
+"""How monographs introduce their contraindications (a label's "CONTRAINDICATIONS", a
+leaflet's "Do not take X" and "You must not be given X"): searched for beside a question
+whose own words, once the drug is left out, say almost nothing ("who shouldn't be on X")."""
+BARS = _rx(
+    r"\b(?:must not|do not|don't|should not|never|cannot|can't)\b|\bnot (?:be )?(?:given|used|"
+    r"taken|take|use|receive)\b|\bcontraindicated\b"
+)
+"""A lead-in that bars a list's cases ("Do not take X if:", "You must not be given X:")."""
+
 FRAGMENT_WORDS = 3
 """A unit of fewer words than this ("Breastfeeding.", "Dose") never answers alone."""
 _ENDS = re.compile(r"[.!?:;)]\s*$")

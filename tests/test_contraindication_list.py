@@ -1,0 +1,115 @@
+""" "Who shouldn't take X?" is answered by the list of who must not take it (issue 12,
+classes 3 and 8): typed without its apostrophe, searched for as monographs introduce their
+contraindications, and answered by the list whose lead-in bars, not by the warnings list
+beside it. A converted leaflet's warnings lead-in glued to the end of the last
+contraindication ("... Warnings and precautions Talk to your doctor before taking X")
+heads the items after it, so they are not passed off as contraindications. Written
+monographs, fast tier (hash embedder, in-memory index).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monorag.embed import HashEmbedder
+from monorag.ingest.chunk import _with_lead_ins
+from monorag.qa.engine import Engine
+from monorag.qa.plan import clean
+from monorag.text import lost_lead_in, sentences
+from tests.conftest import engine_over
+
+LEAFLET = """---
+title: Barrix
+description: >-
+  Barrix is a test medicine for diabetes written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Barrix
+
+Talk to your doctor or pharmacist before taking Barrix if:
+
+- you have type 1 diabetes.
+- you have had pancreatitis.
+- you are going to have an operation.
+
+Do not take Barrix:
+
+- if you are allergic to barrixin.
+- if you have severely reduced kidney function.
+- if you have liver problems.
+"""
+
+GLUED = """---
+title: Gluedin
+description: >-
+  Gluedin is a test medicine for diabetes written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Gluedin
+
+Do not take Gluedin
+
+if you are allergic to gluedin.
+
+if you drink alcohol to excess. If you are not sure, talk to your doctor. Warnings and precautions Talk to your doctor, pharmacist or nurse before taking Gluedin
+
+if you have type 1 diabetes.
+
+if you have had pancreatitis.
+"""  # noqa: E501 - a converted leaflet's paragraphs are one line
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over both leaflets; abstention off so that only the gates refuse."""
+    monographs = {"barrix.md": LEAFLET, "gluedin.md": GLUED}
+    return engine_over(tmp_path_factory.mktemp("barred"), monographs, hash_embedder)
+
+
+@pytest.mark.parametrize(
+    ("typed", "spelt"),
+    [
+        ("who shouldnt get it?", "who shouldn't get it?"),
+        ("cant swallow tabs", "can't swallow tabs"),
+        ("Whats the dose", "What's the dose"),
+        ("is it ok im or iv", "is it ok im or iv"),
+        ("its half life", "its half life"),
+    ],
+)
+def test_contractions_get_their_apostrophe(typed: str, spelt: str) -> None:
+    assert clean(typed) == spelt
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["who shouldnt take barrix?", "who should not take barrix?", "barrix contraindications"],
+)
+def test_who_must_not_is_the_barring_list(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert not answer.abstained
+    assert "Do not take Barrix" in answer.text and "liver problems" in answer.text
+    assert "pancreatitis" not in answer.text
+
+
+def test_a_glued_warnings_lead_in_heads_what_follows() -> None:
+    glued = (
+        "if you drink alcohol to excess. Warnings and precautions Talk to your doctor, "
+        "pharmacist or nurse before taking Gluedin"
+    )
+    assert lost_lead_in(sentences(glued)).startswith("Warnings and precautions Talk to")
+    # An item that lost its full stop is still an item, however short.
+    assert lost_lead_in(sentences("if you have a rash. The moles may itch or bleed")) == ""
+    assert lost_lead_in(sentences("vomiting")) == ""
+    parts = _with_lead_ins(
+        ["Do not take Gluedin\n\nif you are allergic.\n\n" + glued, "if you have type 1 diabetes."]
+    )
+    assert parts[1].startswith("Warnings and precautions Talk to your doctor")
+
+
+def test_warnings_after_a_glued_lead_in_are_no_contraindications(engine: Engine) -> None:
+    answer = engine.ask("gluedin in type 1 diabetes?")
+    assert "Do not take Gluedin" not in answer.text
