@@ -70,8 +70,16 @@ _TO_THE_MODEL = re.compile(
     re.IGNORECASE,
 )
 _ANSWER_PREFIX = re.compile(r"^\s*A:\s*")
-_OPENS = re.compile(r"(?::|\b(?:for example|such as|including|as follows))\s*$", re.IGNORECASE)
+_OPENS = re.compile(
+    r"(?::|\b(?:for example|such as|including|as follows|the following(?: \w+){0,2}))\s*$",
+    re.IGNORECASE,
+)
 """How a list item that heads a group of the items after it ends."""
+_REFERS_BACK = re.compile(
+    r"^(?:if\s+)?(?:this|these|any of (?:the above|these)|either of these)\b", re.IGNORECASE
+)
+"""A paragraph inside a list that speaks of the item before it ("If this applies to you,
+tell your doctor immediately.")."""
 _CONTINUES = re.compile(
     r"^(?:thereafter|then|after (?:that|this)|afterwards|subsequently)\b", re.IGNORECASE
 )
@@ -981,6 +989,11 @@ def _lead_in(
     while j >= 0:
         candidate = unit_text(j)
         if not layout[j][2]:
+            if j > 0 and layout[j - 1][2] and _REFERS_BACK.match(candidate):
+                # "If this applies to you, tell your doctor.": a note on the item before
+                # it, inside the list, not the sentence that opens it.
+                j -= 1
+                continue
             ok = is_lead_in(candidate) and quotable(candidate)
             return (candidate, j) if ok else ("", -1)
         if groups and _lost_lead_in(unit_text, layout, j):

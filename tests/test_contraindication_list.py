@@ -63,10 +63,38 @@ if you have had pancreatitis.
 """  # noqa: E501 - a converted leaflet's paragraphs are one line
 
 
+NOTED = """---
+title: Notarix
+description: >-
+  Notarix is a test medicine for HIV written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Notarix
+
+Do not take Notarix
+
+* If you are allergic to notarixin or any of the other ingredients of this medicine.
+
+If this applies to you, tell your doctor immediately.
+
+* If you are currently taking any of the following medicines
+
+* carbamazepine and phenytoin (medicines to treat epilepsy)
+
+* omeprazole and pantoprazole (proton pump inhibitors used to treat stomach ulcers)
+
+Warnings and precautions
+
+You must remain under the care of your doctor while taking Notarix.
+"""
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over both leaflets; abstention off so that only the gates refuse."""
-    monographs = {"barrix.md": LEAFLET, "gluedin.md": GLUED}
+    monographs = {"barrix.md": LEAFLET, "gluedin.md": GLUED, "notarix.md": NOTED}
     return engine_over(tmp_path_factory.mktemp("barred"), monographs, hash_embedder)
 
 
@@ -113,3 +141,13 @@ def test_a_glued_warnings_lead_in_heads_what_follows() -> None:
 def test_warnings_after_a_glued_lead_in_are_no_contraindications(engine: Engine) -> None:
     answer = engine.ask("gluedin in type 1 diabetes?")
     assert "Do not take Gluedin" not in answer.text
+
+
+def test_an_item_is_quoted_under_its_group_and_its_list(engine: Engine) -> None:
+    """A group opened by "any of the following medicines" (no colon), in a list whose
+    lead-in is further up, past a note on the item before ("If this applies to you ..."):
+    the interaction is quoted as what it is, a case of "Do not take"."""
+    answer = engine.ask("notarix with omeprazole?")
+    assert not answer.abstained
+    assert answer.text.index("Do not take Notarix") < answer.text.index("omeprazole")
+    assert "any of the following medicines" in answer.text
