@@ -443,7 +443,14 @@ class ExtractiveAnswerer:
             share = {t: w / total for t, w in weights.items()}
             naming_best = [u for u in naming if u is not best]
             selection.units = self._prose(
-                best, top, rest, intent, layouts, share, naming=naming_best if naming else None
+                best,
+                top,
+                rest,
+                intent,
+                layouts,
+                share,
+                naming=naming_best if naming else None,
+                question=question,
             )
         return selection
 
@@ -539,6 +546,7 @@ class ExtractiveAnswerer:
         layouts: dict[str, list[tuple[int, int, int]]],
         share: dict[str, float],
         naming: list[Unit] | None = None,
+        question: str = "",
     ) -> list[Unit]:
         """``best`` and what completes it; ``naming``, when the question names a co-drug,
         holds the other statements naming it: those, and only those, join ``best`` (every
@@ -628,11 +636,35 @@ class ExtractiveAnswerer:
                     intent, later.text, (), unit.text, unit.context
                 ):
                     chosen.append(later)
-        # A line that ends in ":" introduces what follows it: the next unit comes along.
+        # A line that ends in ":" introduces what follows it: the next unit comes along,
+        # and when that opens a short list of cases ("If you miss a dose and notice:" /
+        # "within 12 hours ..." / "12 hours or more ..."), each case's first sentence:
+        # one case alone answers half the question.
+        # Only for a question that names no case of its own: "noticed 14 hours late" or
+        # "for a teen" asks for one case, and the others would be its neighbours.
+        open_question = not (
+            intent.qualifiers or intent.measures or naming or _DIGIT.search(question)
+        )
         for unit in list(chosen):
             if unit.text.endswith(":") and unit.index + 1 < len(layouts[unit.evidence.chunk.id]):
-                nxt = _at(unit, layouts, unit.index + 1)
-                if not _holds(chosen, nxt):
+                lead, given = unit, unit.index + 1
+            elif (
+                open_question
+                and unit.item
+                and unit.lead.endswith(":")
+                and 0 <= unit.lead_index < unit.index
+            ):
+                lead, given = _at(unit, layouts, unit.lead_index), unit.index
+            else:
+                continue
+            for nxt in _cases_after(lead, layouts):
+                if _holds(chosen, nxt):
+                    continue
+                # Never another population's case ("Adults: ..." / "Children: ..."): a
+                # question naming no one is about the general patient.
+                if nxt.index == given or (
+                    open_question and not sub_population(intent, (nxt.text, lead.text))
+                ):
                     chosen.append(nxt)
         # A dose sentence continued by the next one ("This is increased to ...") brings it.
         if "amount" in intent.targets:
@@ -1114,6 +1146,31 @@ def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) ->
     if _NEEDS_CONTEXT.match(nxt.text) and TARGETS["amount"][1].search(nxt.text):
         return nxt
     return None
+
+
+_DIGIT = re.compile(r"\d")
+SHORT_CASES = 3
+"""A list of at most this many items, each of at most ``ITEM_WORDS`` words in its first
+sentence, after a lead-in ending in ":", is a list of cases quoted whole."""
+
+
+def _cases_after(lead: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:
+    """The unit after the lead-in ``lead``; when it opens a short list of cases, the first
+    sentence of each item of that list."""
+    layout = layouts[lead.evidence.chunk.id]
+    first = _at(lead, layouts, lead.index + 1)
+    if not first.item:
+        return [first]
+    starts: list[int] = []
+    i = lead.index + 1
+    while i < len(layout) and layout[i][2]:
+        if not starts or layout[i][2] != layout[i - 1][2]:
+            starts.append(i)
+        i += 1
+    cases = [_at(lead, layouts, j) for j in starts]
+    if len(cases) > SHORT_CASES or any(len(c.text.split()) > ITEM_WORDS for c in cases):
+        return [first]
+    return cases
 
 
 def _at(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]], i: int) -> Unit:
