@@ -55,15 +55,24 @@ class LexicalIndex:
         """Every (folded) token of the indexed chunks."""
         return frozenset(self._vocab)
 
-    def idf(self, token: str) -> float:
-        """Inverse document frequency of a folded token; unseen tokens get the maximum."""
-        n = len(self.chunks)
+    def _doc_freq(self) -> np.ndarray:
         if self._df is None:
             scores = getattr(self._bm25, "scores", None) or {}
             indptr = scores.get("indptr")
             self._df = np.diff(indptr) if indptr is not None else np.zeros(0, dtype=np.int64)
+        return self._df
+
+    def frequencies(self) -> dict[str, int]:
+        """Every (folded) token -> the number of chunks it occurs in."""
+        df = self._doc_freq()
+        return {t: int(df[i]) if i < len(df) else 0 for t, i in self._vocab.items()}
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a folded token; unseen tokens get the maximum."""
+        n = len(self.chunks)
+        df_of = self._doc_freq()
         pos = self._vocab.get(token)
-        df = int(self._df[pos]) if pos is not None and pos < len(self._df) else 0
+        df = int(df_of[pos]) if pos is not None and pos < len(df_of) else 0
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
     def write(self, folder: Path) -> None:

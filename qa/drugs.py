@@ -159,6 +159,12 @@ class DrugIndex:
                 out[word[0]].append(word)
         return dict(out)
 
+    def names_a_monograph(self, word: str) -> bool:
+        """True when ``word`` alone is a title or alias of a monograph, or the drug name
+        inside a longer one ("memantine" of "memantine hydrochloride")."""
+        word = word.lower()
+        return (word,) in self._by_phrase or word in self._substance_words
+
     def misspelt(self, text: str, taken: Collection[str] = ()) -> dict[str, str]:
         """Words of ``text`` that are no word of the corpus, of English or of the drug
         vocabulary but are close to a drug name of the corpus text ("ciprofloxcin" ->

@@ -34,6 +34,7 @@ from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex
 from monorag.qa.plan import MAX_DRUG_CHARS, MAX_QUESTION_CHARS, Planner, Query, without_drugs
 from monorag.qa.retrieve import Retrieval, Retriever
+from monorag.qa.spelling import Speller, english_words
 from monorag.settings import Settings
 from monorag.types import Answer, Evidence, Trace
 
@@ -131,7 +132,18 @@ class Engine:
             files=files,
             lexical=lexical,
             drugs=drugs,
-            planner=Planner(drugs, files, self.embedder, self.policy, retriever.mentions),
+            planner=Planner(
+                drugs,
+                files,
+                self.embedder,
+                self.policy,
+                retriever.mentions,
+                Speller(
+                    lexical.frequencies(),
+                    self.embedder.whole_words() | english_words(),
+                    lambda w: self.lexicon.is_drug(w) or drugs.names_a_monograph(w),
+                ),
+            ),
             retriever=retriever,
             extractive=extractive,
             context=AnswerContext(extractive, self.settings.llm, self._llm_for),

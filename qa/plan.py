@@ -20,7 +20,8 @@ from monorag.index.store import FileEntry
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
-from monorag.qa.reader import BARRED, WHO_NOT
+from monorag.qa.reader import BARRED, SEARCHED_AS, WHO_NOT, intent_of
+from monorag.qa.spelling import Speller
 from monorag.types import Answer
 
 MAX_QUESTION_CHARS = 2000
@@ -50,6 +51,9 @@ class Query:
     """``text`` without drug names: what the question asks about."""
     terms: str = ""
     """The question's own words without drug names (statement overlap is scored on them)."""
+    phrased: str = ""
+    """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
+    says it otherwise: searched for beside ``text`` and part of ``focus`` and ``terms``."""
     exclude: list[str] = field(default_factory=list)
     """Monographs whose FAQ chunks are hidden (the evaluation's held-out mode)."""
     vector: np.ndarray | None = None
@@ -72,13 +76,16 @@ class Planner:
         embedder: Embedder,
         policy: AbstentionPolicy,
         mentions: Callable[[str, Collection[str]], bool] = lambda _name, _docs: False,
+        speller: Speller | None = None,
     ) -> None:
-        """``mentions(name, docs)`` tells whether those monographs' text names a drug."""
+        """``mentions(name, docs)`` tells whether those monographs' text names a drug;
+        ``speller`` respells typos of ordinary words (none: questions are taken as typed)."""
         self.drugs = drugs
         self.files = files
         self.embedder = embedder
         self.policy = policy
         self.mentions = mentions
+        self.speller = speller
 
     def plan(
         self,
@@ -91,6 +98,8 @@ class Planner:
         question = clean(question)
         if not question:
             raise EmptyQuestionError()
+        if self.speller is not None:
+            question = self.speller.respell(question)
         # The filter is user text too: cleaned and bounded like the question (a blank one
         # filters nothing).
         drug = clean(drug)[:MAX_DRUG_CHARS] if drug else None
@@ -147,11 +156,19 @@ class Planner:
         # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
         # search through the embedded focus.
         query.terms = without_drugs(asked, lookup)
+        # What the question asks for, in the monographs' words: searched for (lexically and
+        # in the embedded focus) but not scored as the question's own words, which a
+        # statement that answers them in other words would then lack.
+        query.phrased = " ".join(
+            SEARCHED_AS[t] for t in sorted(intent_of(question).targets) if t in SEARCHED_AS
+        )
         if WHO_NOT.search(question):
             # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
-            # searched for as monographs introduce their contraindications.
-            query.focus = f"{query.focus} {BARRED}".strip()
+            # searched for as monographs introduce their contraindications, and statements
+            # are matched on those words.
+            query.phrased = f"{query.phrased} {BARRED}".strip()
             query.terms = f"{query.terms} {BARRED}".strip()
+        query.focus = f"{query.focus} {query.phrased}".strip()
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             query.exclude = [

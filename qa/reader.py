@@ -329,6 +329,16 @@ half-life), with how a refusal names what is not stated: when no candidate state
 what it is read under speaks of one, the nearest dose line would be passed off as it."""
 
 
+SEARCHED_AS = {
+    "mechanism": "mechanism of action: how it works",
+}
+"""How monographs speak of a target, searched for beside the question's own words: "how
+does X actually work" shares no word with the "Mechanism of Action" section that answers
+it (compare ``BARRED``). Only targets a question asks for in other words than the
+monographs use: a missed dose, an overdose, storage or a half-life is asked for by name
+(adding their phrasing changed nothing on the dev split, or cost an answer)."""
+
+
 def states_target(target: str, layers: tuple[str, ...]) -> bool:
     """Whether any of ``layers`` (a statement, its lead-in, its heading) carries ``target``."""
     return bool(TARGETS[target][1].search(" ".join(layers)))

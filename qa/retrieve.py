@@ -80,8 +80,9 @@ class Retriever:
 
     def retrieve(self, query: Query, k: int | None = None) -> Retrieval:
         """The evidence for ``query``, scoped to a dominant monograph when none was named."""
+        terms = f"{query.text} {query.phrased}".strip()
         evidence = self.search(
-            query.text, query.vector, docs=query.docs, k=k, exclude_faq_of=query.exclude
+            terms, query.vector, docs=query.docs, k=k, exclude_faq_of=query.exclude
         )
         if query.docs is not None or len(self.files) <= 1 or not evidence:
             titles = query.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
@@ -97,7 +98,7 @@ class Retriever:
         title = self.files[best_doc].title
         if best / sum(share.values()) >= DOMINANT_SHARE and evidence[0].chunk.doc == best_doc:
             focused = self.search(
-                query.text, query.vector, docs=[best_doc], k=k, exclude_faq_of=query.exclude
+                terms, query.vector, docs=[best_doc], k=k, exclude_faq_of=query.exclude
             )
             return Retrieval(
                 focused, [title], f"No drug was named; answered from the {title} monograph."
