@@ -54,6 +54,12 @@ ABBREVIATIONS: dict[str, str] = {
     "amio": "amiodarone",
     "vanc": "vancomycin",
     "vanco": "vancomycin",
+    "doxy": "doxycycline",
+    "cipro": "ciprofloxacin",
+    "clinda": "clindamycin",
+    "simva": "simvastatin",
+    "atorva": "atorvastatin",
+    "rosuva": "rosuvastatin",
     "kcl": "potassium chloride",
     "znso4": "zinc sulfate",
     "5fu": "fluorouracil",
@@ -67,8 +73,8 @@ ABBREVIATIONS: dict[str, str] = {
 dictionary lists. General shorthand, written down from clinical usage and not chosen from
 any question set: drug-name abbreviations of the kind lists of error-prone abbreviations
 warn about (MTX, AZT, PTU, TNK, TXA, ZnSO4) and the shorthand of everyday prescribing and
-ward notes (ASA, INH, NAC, MMF, NTG/GTN, HCQ, tPA, UFH, VPA, KCl, amio, vanc, 5FU, 6MP,
-TMP-SMX). Abbreviations that stand for more than one drug (MS, HCT, CPZ, CTX, pred, dex,
+ward notes (ASA, INH, NAC, MMF, NTG/GTN, HCQ, tPA, UFH, VPA, KCl, amio, vanc, doxy, cipro,
+clinda, simva, atorva, rosuva, 5FU, 6MP, TMP-SMX). Abbreviations that stand for more than one drug (MS, HCT, CPZ, CTX, pred, dex,
 levo) are left out: a guess would send the question to the wrong monograph.
 ``tests/test_drugs.py`` checks that every expansion is a drug of the dictionary."""
 
