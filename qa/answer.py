@@ -107,6 +107,7 @@ W_CONFLICT = 0.40
 W_NO_POPULATION = 0.08
 W_FRAGMENT = 0.15
 W_COMPOSITION = 0.12
+W_LIMIT = 0.12
 W_CODRUG = 0.08
 W_NO_UNIT = 0.15
 READER = [
@@ -119,6 +120,7 @@ READER = [
     W_NO_POPULATION,
     W_FRAGMENT,
     W_COMPOSITION,
+    W_LIMIT,
     W_CODRUG,
 ]
 ITEM_WORDS = 40
@@ -1060,6 +1062,7 @@ def _reader_bonus(f: Fit) -> float:
         - W_MISSING * min(f.missing, 2)
         - W_CONFLICT * min(f.conflicts, 2)
         - (W_COMPOSITION if f.composition else 0.0)
+        - (W_LIMIT if f.limit else 0.0)
         - (W_NO_UNIT if f.unit_missing else 0.0)
         - (W_NO_POPULATION if f.missing_population else 0.0)
         - (W_FRAGMENT if f.fragment else 0.0)

@@ -163,6 +163,13 @@ COMPOSITION = _rx(
     r"\beach\b[^.;]{0,80}\bcontains?\b|\bcontains? \d|\bequivalent to \d|\bpack(?:s|\s+size)\b"
 )
 """What a tablet or vial contains (its strength, a pack size): never a dose or a level."""
+LIMIT = _rx(
+    r"\b(?:do not|don't|never|must not|should not|not)\b[^.;]{0,50}?\b(?:more than|exceed\w*)\b|"
+    r"\bmaximum\b"
+)
+"""A statement that caps a dose ("Do not take more than once a day", "should not exceed
+20 mg"): the limit, not the dose, unless the question asks for the limit."""
+_ASKS_LIMIT = frozenset("max maximum limit limits exceed most highest upper ceiling cap".split())
 _ASKED_UNIT = _rx(
     r"\b(?:mg|mcg|µg|micrograms?|iu|units?|ml|mmol|g)\s*/\s*(?:kg|m2|m²|l|dl|h|hr|hour|day|min)"
     r"(?:\s*/\s*(?:h|hr|hour|day|min))?\b|\bper m2\b|\bmsv\b|\bmmol\b|\bin ms\b|%|\bpercent\w*"
@@ -543,6 +550,8 @@ class Fit:
     """Other qualifiers or measures the question states that the statement does not."""
     composition: bool = False
     """A strength or pack statement read for a dose or a level."""
+    limit: bool = False
+    """A dose's cap (``LIMIT``) read for a question that asks for the dose, not its cap."""
     targets: int = 0
     """Targets of the question the statement carries."""
     missing_targets: int = 0
@@ -652,12 +661,16 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
             _LEVEL_STATED.search(own) and all(rx.search(own) for rx in intent.analytes)
         )
     composition = bool(intent.targets & {"amount", "value"}) and bool(COMPOSITION.search(text))
+    limit = (
+        "amount" in intent.targets and not intent.words & _ASKS_LIMIT and bool(LIMIT.search(text))
+    )
     return Fit(
         matched=matched,
         conflicts=conflicts,
         missing_population=intent.population and "amount" in intent.targets and not population_seen,
         missing=missing,
         composition=composition,
+        limit=limit,
         targets=carried,
         missing_targets=absent,
         fragment=is_fragment(text),

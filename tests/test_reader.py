@@ -192,3 +192,39 @@ def test_amounts_are_read_with_the_shared_unit_table() -> None:
         assert carries(text), text
     for text in ("Patients over 50 kg.", "Levels above 5 ng/ml.", "Within 3 days.", "In 5%."):
         assert not carries(text), text
+
+
+LIMITED = """---
+title: Examplodrop
+description: >-
+  Examplodrop is a test eye drop for glaucoma written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to use Examplodrop
+
+Always use this medicine exactly as your doctor has told you. Do not use more than one drop of Examplodrop in the affected eye twice daily. The recommended dose is one drop in the affected eye or eyes, twice a day, in the morning and in the evening. If you use other eye drops, leave at least 5 minutes between them.
+"""  # noqa: E501 - a leaflet's lines are as long as its paragraphs
+
+
+def test_a_dose_cap_is_not_the_dose() -> None:
+    """ "Do not take more than ..." caps the dose; it answers "what is the maximum", not
+    "what is the dose"."""
+    cap = "Do not use more than one drop of Examplodrop in the affected eye twice daily."
+    assert fit(intent_of("examplodrop dosing"), cap).limit
+    assert fit(intent_of("examplodrop dose?"), "Doses should not exceed 20 mg a day.").limit
+    assert not fit(intent_of("examplodrop max dose?"), cap).limit
+    assert not fit(
+        intent_of("examplodrop dose"), "The recommended dose is 1 drop twice a day."
+    ).limit
+    assert not fit(intent_of("examplodrop storage?"), cap).limit
+
+
+def test_a_dose_question_gets_the_recommended_dose_not_its_cap(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    engine = engine_over(tmp_path, {"examplodrop.md": LIMITED}, hash_embedder)
+    answer = engine.ask("examplodrop eye drops dosing")
+    chosen = [c.text for c in answer.trace.candidates if c.chosen]
+    assert chosen and chosen[0].startswith("The recommended dose is one drop"), chosen
