@@ -74,8 +74,9 @@ dictionary lists. General shorthand, written down from clinical usage and not ch
 any question set: drug-name abbreviations of the kind lists of error-prone abbreviations
 warn about (MTX, AZT, PTU, TNK, TXA, ZnSO4) and the shorthand of everyday prescribing and
 ward notes (ASA, INH, NAC, MMF, NTG/GTN, HCQ, tPA, UFH, VPA, KCl, amio, vanc, doxy, cipro,
-clinda, simva, atorva, rosuva, 5FU, 6MP, TMP-SMX). Abbreviations that stand for more than one drug (MS, HCT, CPZ, CTX, pred, dex,
-levo) are left out: a guess would send the question to the wrong monograph.
+clinda, simva, atorva, rosuva, 5FU, 6MP, TMP-SMX). Abbreviations that stand for more than
+one drug (MS, HCT, CPZ, CTX, pred, dex, levo) are left out: a guess would send the
+question to the wrong monograph.
 ``tests/test_drugs.py`` checks that every expansion is a drug of the dictionary."""
 
 

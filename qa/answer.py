@@ -124,6 +124,9 @@ READER = [
     W_CODRUG,
 ]
 ITEM_WORDS = 40
+PART_UNITS = 3
+"""At most this many statements are added for each part of a question that asks several
+things: the part's best statement and what completes it, not a second full answer."""
 """A list item up to this length is quoted whole (all its sentences)."""
 CODRUG_WORDS = 40
 """What follows a statement naming a co-drug in its item or paragraph, quoted with it up
@@ -231,17 +234,20 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.policy = policy
 
-    def answer(self, query: Query, retrieval: Retrieval, trace: Trace) -> Answer:
-        """Quote the statements of ``retrieval`` that answer ``query``, or refuse."""
-        selection = self.select(
-            query.question,
-            query.terms,
-            query.vector,
-            retrieval.evidence,
-            named=query.named,
-            codrugs=query.codrugs,
-            topic=query.text,
-        )
+    def answer(
+        self,
+        query: Query,
+        retrieval: Retrieval,
+        trace: Trace,
+        parts: Sequence[tuple[Query, Retrieval]] = (),
+    ) -> Answer:
+        """Quote the statements of ``retrieval`` that answer ``query``, or refuse.
+
+        ``parts``: for a question that asks several things, each part's query and
+        evidence; what a supported part's answer states beyond the whole's is added (the
+        thaw time beside the storage temperature), and a part the monographs do not
+        answer adds nothing."""
+        selection = self._selection(query, retrieval)
         chosen = {id(u) for u in selection.units}
         trace.support, trace.threshold = selection.support, self.policy.threshold
         trace.candidates = [
@@ -261,17 +267,36 @@ class ExtractiveAnswerer:
             refusal = self.policy.unstated(query.question, selection.unstated, retrieval.titles)
             trace.abstained_because = refusal.note
             return refusal
-        supported = selection.codrug or self.policy.supports(selection.support)
-        if not selection.units or selection.undosed or not supported:
+        answered = [s for s in (self._selection(q, r) for q, r in parts) if self._gives(s)]
+        if not self._gives(selection) and not answered:
             trace.decided_by = "policy"
             refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
             trace.abstained_because = refusal.note
             refusal.note = note or refusal.note
             return refusal
+        if answered:
+            selection = _merged([selection] if self._gives(selection) else [], answered)
+            trace.support = max(trace.support or 0.0, selection.support)
         trace.decided_by = "answer"
         answer = self.compose(query.question, selection, searched=retrieval.titles, note=note)
         answer.evidence = answer.evidence or retrieval.evidence
         return answer
+
+    def _selection(self, query: Query, retrieval: Retrieval) -> Selection:
+        return self.select(
+            query.question,
+            query.terms,
+            query.vector,
+            retrieval.evidence,
+            named=query.named,
+            codrugs=query.codrugs,
+            topic=query.text,
+        )
+
+    def _gives(self, selection: Selection) -> bool:
+        """Whether ``selection`` is an answer the policy lets through."""
+        supported = selection.codrug or self.policy.supports(selection.support)
+        return bool(selection.units) and not selection.undosed and supported
 
     def select(
         self,
@@ -807,6 +832,36 @@ class ExtractiveAnswerer:
             note=note,
             evidence=[u.evidence for u in selection.units],
         )
+
+
+def _merged(whole: list[Selection], parts: list[Selection]) -> Selection:
+    """The whole question's selection (if it answers) and what each answered part adds:
+    statements already quoted are not repeated, and each part adds at most
+    ``PART_UNITS`` statements (its lead-ins come along with them)."""
+    units: list[Unit] = []
+    seen: set[tuple[str, int]] = set()
+
+    def add(unit: Unit) -> None:
+        key = (unit.evidence.chunk.id, unit.index)
+        if key not in seen and not any(_same(unit.text, u.text) for u in units):
+            seen.add(key)
+            units.append(unit)
+
+    for selection in whole:
+        for unit in selection.units:
+            add(unit)
+    for selection in parts:
+        new = [u for u in selection.units if (u.evidence.chunk.id, u.index) not in seen]
+        for unit in new[:PART_UNITS]:
+            add(unit)
+    every = [*whole, *parts]
+    return Selection(
+        units=units,
+        support=max(s.support for s in every),
+        listing=bool(whole) and whole[0].listing,
+        ranked=every[0].ranked,
+        codrug=any(s.codrug for s in every),
+    )
 
 
 def _same(a: str, b: str) -> bool:

@@ -396,8 +396,11 @@ class Engine:
                 trace.decided_by, trace.abstained_because = "retrieve", refusal.note
                 answer = _with_trace(refusal, trace)
                 return _Run(state, trace, query, retrieval, answer, decided=True)
+            with trace.timed("retrieve"):
+                # A question that asks several things: each part searched on its own.
+                parts = [(p, state.retriever.retrieve(p, k)) for p in state.planner.parts(query)]
             with trace.timed("answer"):
-                answer = _with_trace(state.extractive.answer(query, retrieval, trace), trace)
+                answer = _with_trace(state.extractive.answer(query, retrieval, trace, parts), trace)
             # Another process replaced a monograph while this question was answered: the
             # passages found are gone. Answer again from what replaced them.
             moved = attempt < 2 and answer.abstained and bool(retrieval.evidence)

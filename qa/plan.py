@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from monorag.index.store import FileEntry
 from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
+from monorag.qa.parts import parts_of
 from monorag.qa.reader import BARRED, SEARCHED_AS, WHO_NOT, intent_of
 from monorag.qa.spelling import Speller
 from monorag.types import Answer
@@ -156,30 +157,39 @@ class Planner:
         # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
         # search through the embedded focus.
         query.terms = without_drugs(asked, lookup)
-        # What the question asks for, in the monographs' words: searched for (lexically and
-        # in the embedded focus) but not scored as the question's own words, which a
-        # statement that answers them in other words would then lack.
-        query.phrased = " ".join(
-            SEARCHED_AS[t] for t in sorted(intent_of(question).targets) if t in SEARCHED_AS
-        )
-        if WHO_NOT.search(question):
-            # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
-            # searched for as monographs introduce their contraindications, and statements
-            # are matched on those words.
-            query.phrased = f"{query.phrased} {BARRED}".strip()
-            query.terms = f"{query.terms} {BARRED}".strip()
-        query.focus = f"{query.focus} {query.phrased}".strip()
+        _phrase(query, question)
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             query.exclude = [
                 k for k, f in self.files.items() if f.title in excluded or k in excluded
             ]
+        self._embed(query)
+        return query
+
+    def _embed(self, query: Query) -> None:
         # Within named monographs, the drug's name matches every passage: search by what
         # the question asks about (its focus) so that unrelated passages do not score.
         query.vector = self.embedder.embed_one(
             query.focus if query.docs and query.focus else query.text
         )
-        return query
+
+    def parts(self, query: Query) -> list[Query]:
+        """One query per part of a question that asks several things (``parts_of``), each
+        searched in the monographs of the whole; none for a question that asks one."""
+        if query.decided is not None:
+            return []
+        pieces = parts_of(query.question)
+        if len(pieces) < 2:
+            return []
+        named = {w for said in query.named.values() for w in said.split()}
+        out = []
+        for piece in pieces:
+            part = replace(query, question=piece, text=piece, named=dict(query.named))
+            part.focus = part.terms = " ".join(w for w in words(piece) if w not in named)
+            _phrase(part, piece)
+            self._embed(part)
+            out.append(part)
+        return out
 
     def _co_mentioned(
         self, question: str, lookup: DrugLookup, last: Turn | None
@@ -263,6 +273,22 @@ _CONTRACTED = re.compile(
 """Contractions typed without their apostrophe ("shouldnt", "cant", "whats"): none of these
 spellings is another English word a clinician would type ("im" is intramuscular, "its",
 "well", "ill" are words, so they are left alone)."""
+
+
+def _phrase(query: Query, question: str) -> None:
+    """What the question asks for, in the monographs' words (``Query.phrased``): searched
+    for (lexically and in the embedded focus) but not scored as the question's own words,
+    which a statement that answers them in other words would then lack."""
+    query.phrased = " ".join(
+        SEARCHED_AS[t] for t in sorted(intent_of(question).targets) if t in SEARCHED_AS
+    )
+    if WHO_NOT.search(question):
+        # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
+        # searched for as monographs introduce their contraindications, and statements
+        # are matched on those words.
+        query.phrased = f"{query.phrased} {BARRED}".strip()
+        query.terms = f"{query.terms} {BARRED}".strip()
+    query.focus = f"{query.focus} {query.phrased}".strip()
 
 
 def _apostrophes(text: str) -> str:
