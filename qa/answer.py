@@ -449,6 +449,12 @@ class ExtractiveAnswerer:
             # "Missed dose - how long can they still take it?" where no passage found
             # speaks of a missed dose: the closest dose line does not answer it.
             unstated = STATED_ONLY_AS_ITSELF[specific[0]]
+        if best.fit is not None and best.fit.fragment and not best.lead:
+            # A heading line or bare entry ("Pregnancy and breast-feeding") is no answer
+            # on its own: the best statement that is one answers.
+            whole = [u for u in top if u.fit is not None and not u.fit.fragment]
+            if whole:
+                best = whole[0]
         in_top = {id(u) for u in top}
         rest = [u for u in units if id(u) not in in_top]
         selection = Selection(

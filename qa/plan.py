@@ -22,6 +22,7 @@ from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
 from monorag.qa.parts import parts_of
 from monorag.qa.reader import BARRED, SEARCHED_AS, WHO_NOT, intent_of
+from monorag.qa.shorthand import spelt_out
 from monorag.qa.spelling import Speller
 from monorag.types import Answer
 
@@ -101,6 +102,7 @@ class Planner:
             raise EmptyQuestionError()
         if self.speller is not None:
             question = self.speller.respell(question)
+        question = spelt_out(question)
         # The filter is user text too: cleaned and bounded like the question (a blank one
         # filters nothing).
         drug = clean(drug)[:MAX_DRUG_CHARS] if drug else None

@@ -228,3 +228,35 @@ def test_a_dose_question_gets_the_recommended_dose_not_its_cap(
     answer = engine.ask("examplodrop eye drops dosing")
     chosen = [c.text for c in answer.trace.candidates if c.chosen]
     assert chosen and chosen[0].startswith("The recommended dose is one drop"), chosen
+
+
+HEADED = """---
+title: Examplodip
+description: >-
+  Examplodip is a test medicine for high blood pressure written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Examplodip
+
+Pregnancy and breast-feeding
+
+Tell your doctor if you think you are pregnant. Examplodip is not recommended for mothers who are breast-feeding, especially a newborn baby or one born prematurely.
+
+Driving and using machines
+
+Examplodip may make you feel dizzy.
+"""  # noqa: E501 - a leaflet's lines are as long as its paragraphs
+
+
+def test_a_heading_line_is_never_the_answer_on_its_own(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """A leaflet's run-in heading ("Pregnancy and breast-feeding", a line of its own) is a
+    fragment: the statement under it answers, however close the heading's words are."""
+    engine = engine_over(tmp_path, {"examplodip.md": HEADED}, hash_embedder)
+    answer = engine.ask("pregnancy and breast-feeding on examplodip?")
+    chosen = [c.text for c in answer.trace.candidates if c.chosen]
+    assert chosen and not is_fragment(chosen[0]), chosen
+    assert "not recommended for mothers who are breast-feeding" in answer.text

@@ -1,0 +1,76 @@
+"""Clinical shorthand for ordinary words, spelt out beside itself.
+
+Clinicians write "sx", "afib", "ppx", "bid": the monographs write "symptoms", "atrial
+fibrillation", "prophylaxis", "twice a day". Neither the embedding model nor the lexical
+index relates the two, so "does X cause afib?" found nothing although the monograph lists
+atrial fibrillation. Each shorthand word of a question is followed by what it stands for
+("afib (atrial fibrillation)"): the words asked stay, the monographs' words join them.
+
+``SHORTHAND`` is general clinical shorthand of notes and handovers, one meaning each. A
+word with several common clinical meanings is left out ("od": once daily or overdose;
+"cap": capsule or community-acquired pneumonia; "hr": hour or heart rate; "fn": function
+or false negative; "tx": treatment or transplant; "pe", "ra", "ms", "mo"; "im", also
+"I'm" typed without its apostrophe), as are drug-name abbreviations
+(``monorag.lexicon.ABBREVIATIONS``) and the measures the reader reads itself (CrCl, eGFR,
+HD: ``monorag.qa.reader``). Shorthand that every reader and the embedding model already
+take for its meaning (pt, hrs, wks, yo, w/) is not spelt out: the brackets would only add
+words to what a follow-up carries. Nothing here names a drug, a section title or a
+question of any evaluation set.
+"""
+
+from __future__ import annotations
+
+import re
+
+SHORTHAND: dict[str, str] = {
+    "sx": "symptoms",
+    "hx": "history",
+    "dx": "diagnosis",
+    "ppx": "prophylaxis",
+    "abx": "antibiotics",
+    "afib": "atrial fibrillation",
+    "a-fib": "atrial fibrillation",
+    "htn": "hypertension",
+    "sob": "shortness of breath",
+    "n/v": "nausea and vomiting",
+    "mi": "myocardial infarction",
+    "chf": "heart failure",
+    "ckd": "chronic kidney disease",
+    "esrd": "end-stage renal disease",
+    "uti": "urinary tract infection",
+    "dvt": "deep vein thrombosis",
+    "vte": "venous thromboembolism",
+    "lfts": "liver function tests",
+    "lft": "liver function test",
+    "fbc": "full blood count",
+    "cbc": "complete blood count",
+    "bp": "blood pressure",
+    "bid": "twice a day",
+    "tid": "three times a day",
+    "qid": "four times a day",
+    "qd": "once a day",
+    "prn": "as needed",
+    "po": "by mouth",
+    "iv": "intravenous",
+    "sc": "subcutaneous",
+    "subcut": "subcutaneous",
+    "sq": "subcutaneous",
+}
+"""Shorthand (lower case) -> what it stands for, in the monographs' words."""
+
+_WORD = re.compile(
+    r"(?<![\w/-])("
+    + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
+    + r")(?![\w/-])",
+    re.IGNORECASE,
+)
+
+
+def spelt_out(text: str) -> str:
+    """``text`` with each shorthand word followed by its meaning in brackets."""
+
+    def put(m: re.Match[str]) -> str:
+        meaning = SHORTHAND[m.group(1).lower()]
+        return f"{m.group(1)} ({meaning})"
+
+    return _WORD.sub(put, text)
