@@ -58,19 +58,34 @@ SHORTHAND: dict[str, str] = {
 }
 """Shorthand (lower case) -> what it stands for, in the monographs' words."""
 
+LAY: dict[str, str] = {
+    "first trimester": "first 3 months of pregnancy",
+    "second trimester": "more than 3 months pregnant",
+    "third trimester": "last 3 months of pregnancy",
+    "titration": "the dose is increased step by step",
+    "titrate": "increase the dose step by step",
+    "uptitrate": "increase the dose step by step",
+    "up-titrate": "increase the dose step by step",
+    "jab": "vaccine injection",
+}
+"""Clinicians' terms -> how patient leaflets say them (leaflets count pregnancy in months
+and say "the dose is increased"): the leaflet's words join the clinician's."""
+
+_MEANING = {**SHORTHAND, **LAY}
 _WORD = re.compile(
     r"(?<![\w/-])("
-    + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
+    + "|".join(re.escape(k) for k in sorted(_MEANING, key=len, reverse=True))
     + r")(?![\w/-])",
     re.IGNORECASE,
 )
 
 
 def spelt_out(text: str) -> str:
-    """``text`` with each shorthand word followed by its meaning in brackets."""
+    """``text`` with each shorthand word or clinician's term followed by its meaning in
+    the monographs' words, in brackets."""
 
     def put(m: re.Match[str]) -> str:
-        meaning = SHORTHAND[m.group(1).lower()]
+        meaning = _MEANING[m.group(1).lower()]
         return f"{m.group(1)} ({meaning})"
 
     return _WORD.sub(put, text)

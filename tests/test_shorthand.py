@@ -8,7 +8,7 @@ from pathlib import Path
 
 from monorag.embed import HashEmbedder
 from monorag.lexicon import ABBREVIATIONS
-from monorag.qa.shorthand import SHORTHAND, spelt_out
+from monorag.qa.shorthand import LAY, SHORTHAND, spelt_out
 from tests.conftest import engine_over
 
 
@@ -17,6 +17,14 @@ def test_shorthand_is_spelt_out_beside_itself() -> None:
     assert spelt_out("what sx do i warn about") == "what sx (symptoms) do i warn about"
     assert spelt_out("20 mg PO BID") == "20 mg PO (by mouth) BID (twice a day)"
     assert spelt_out("N/V on it?") == "N/V (nausea and vomiting) on it?"
+
+
+def test_clinicians_terms_get_the_leaflets_words() -> None:
+    """Leaflets count pregnancy in months ("more than 3 months pregnant")."""
+    assert spelt_out("ok in the second trimester?") == (
+        "ok in the second trimester (more than 3 months pregnant)?"
+    )
+    assert "vaccine injection" in spelt_out("same day as a flu jab?")
 
 
 def test_words_that_contain_shorthand_are_left_alone() -> None:
@@ -29,6 +37,7 @@ def test_ambiguous_shorthand_and_drug_abbreviations_are_not_in_the_table() -> No
     (intramuscular, "I'm") would be guesses; drug names belong to the drug lookup."""
     assert {"od", "tx", "im", "cap", "hr", "fn", "pe", "ra", "ms"}.isdisjoint(SHORTHAND)
     assert set(SHORTHAND).isdisjoint(ABBREVIATIONS)
+    assert set(LAY).isdisjoint(SHORTHAND)
 
 
 LEAFLET = """---
