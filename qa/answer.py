@@ -36,6 +36,7 @@ from monorag.qa.reader import (
     Fit,
     Intent,
     asked_scope,
+    clause_for,
     fit,
     intent_of,
     names_asked_scope,
@@ -807,12 +808,17 @@ class ExtractiveAnswerer:
                 f"{' or '.join(unquoted)}: ask about {' and '.join(unquoted)} separately."
             )
             note = f"{note} {only}" if note else only
+        # A sentence stating two cases ("40 to 50 IU/kg for minor bleeding and 50 to 80
+        # IU/kg for major") is quoted for the case asked only (the citation keeps it whole).
+        said = [
+            clause_for(question, u.text, u.evidence.chunk.drug) or u.text for u in selection.units
+        ]
         statements = [
             Statement(
-                text=f"{u.evidence.chunk.drug}: {u.text}" if labelled else u.text,
+                text=f"{u.evidence.chunk.drug}: {text}" if labelled else text,
                 keys=[keys[u.evidence.chunk.id]],
             )
-            for u in selection.units
+            for u, text in zip(selection.units, said, strict=True)
         ]
         for unit in selection.units:
             chunk = unit.evidence.chunk

@@ -913,3 +913,62 @@ def is_fragment(text: str) -> bool:
     if len(words) < FRAGMENT_WORDS or text.rstrip().endswith("?"):
         return True  # a label, or a question line (a table's header, a leaflet's heading)
     return len(words) <= 6 and not _ENDS.search(text)
+
+
+# -- one clause of a sentence that states two cases --------------------------------------------
+_COORDINATED = _rx(r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to)\b)|;\s+")
+
+
+def clause_for(question: str, text: str, drug: str = "") -> str | None:
+    """The part of ``text`` about the case the question names, when ``text`` coordinates
+    clauses about different cases, each with its own number: "For minor bleeding, each
+    initial dose is usually 40 to 50 IU/kg and for major bleeding, 50 to 80 IU/kg" read for
+    "initial dose for a major bleed" gives "… for major bleeding, 50 to 80 IU/kg"; "twice a
+    day between 5 and 14 days for skin infections and between 5 and 10 days for CAP" read
+    for "duration for CAP" keeps the shared start ("... twice a day … between 5 and 10 days
+    for community-acquired pneumonia"). None when the sentence states one case, or the
+    question names none of its cases or more than one: then the whole sentence is quoted.
+    The other case's number beside the asked one is the wrong-population answer. The
+    words of ``drug`` (the monograph's title) name no case."""
+    clauses = [c for c in _COORDINATED.split(text) if c and c.strip()]
+    if len(clauses) < 2 or not all(re.search(r"\d", c) for c in clauses):
+        return None
+    titled = _WORD.findall(drug.lower())
+    kept = [w for w in _WORD.findall(question.lower()) if not any(_same_word(w, t) for t in titled)]
+    # The words typed, not their initials: "major bleed" is no abbreviation of "minor
+    # bleeding", though both are "mb".
+    asked = set(_content(kept))
+    if not asked:
+        return None
+    contents = [set(_content(_WORD.findall(c.lower()))) for c in clauses]
+    matching = []
+    for i, mine in enumerate(contents):
+        others = set().union(*(c for j, c in enumerate(contents) if j != i))
+        own = sorted(w for w in mine if not any(_same_word(w, o) for o in others))
+        if not own:
+            return None  # a clause with nothing of its own: not a case of its own
+        if any(_same_word(w, q) for w in own for q in asked) or _initials_in(
+            own, clauses[i], asked
+        ):
+            matching.append(i)
+    if len(matching) != 1:
+        return None
+    i = matching[0]
+    chosen = clauses[i].strip().rstrip(".")
+    if i == 0:
+        return f"{chosen} …"
+    # The clauses are parallel ("between 5 and 14 days for X and between 5 and 10 days
+    # for Y"): what the first says before its own version of the chosen clause's opening
+    # word is shared by both.
+    first = clauses[0]
+    opening = chosen.split()[0].lower()
+    spots = [m.start() for m in re.finditer(rf"\b{re.escape(opening)}\b", first, _I)]
+    shared = first[: spots[-1]].strip().rstrip(",") if spots else ""
+    return f"{shared} … {chosen}." if shared else f"… {chosen}."
+
+
+def _initials_in(own: list[str], clause: str, asked: set[str]) -> bool:
+    """Whether the question abbreviates a phrase of the clause ("CAP" for
+    "community-acquired pneumonia")."""
+    words = [w for w in re.findall(r"[a-z]+", clause.lower()) if w not in _SCOPE_FILLER]
+    return bool(_initials(words) & asked) and any(w in clause.lower() for w in own)

@@ -288,3 +288,52 @@ def test_engine_uspi_named_indication(engine: Engine) -> None:
     answer = engine.ask("examplomab starting dose for rheumatoid arthritis")
     assert "5 mg orally once weekly" in answer.text
     assert "8 mg/m" not in answer.text and "12 mg to 20 mg" not in answer.text
+
+
+TWO_CASES = """---
+title: Examplofactor
+description: >-
+  Examplofactor is a test clotting factor written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How Examplofactor is given
+
+For minor bleeding (for example nose bleed or oral bleeding), each initial dose is usually 40 to 50 IU/kg and for major bleeding (gastrointestinal bleeding, trauma or surgery), each initial dose is usually 50 to 80 IU/kg. Later doses are given every 8 to 24 hours.
+"""  # noqa: E501 - a leaflet's lines are as long as its paragraphs
+
+
+def test_one_sentence_with_two_cases_is_quoted_for_the_case_asked(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """The minor-bleed dose beside the major-bleed one, in one sentence, is the neighbouring
+    statement within a sentence: the answer quotes the clause of the case asked."""
+    engine = engine_over(tmp_path, {"examplofactor.md": TWO_CASES}, hash_embedder)
+    major = engine.ask("examplofactor initial dose for a major bleed")
+    assert "50 to 80 IU/kg" in major.text
+    assert "40 to 50 IU/kg" not in major.text
+    minor = engine.ask("examplofactor initial dose for a nose bleed")
+    assert "40 to 50 IU/kg" in minor.text
+    assert "50 to 80 IU/kg" not in minor.text
+    # The citation still quotes the passage whole, and a question naming no case gets both.
+    assert "40 to 50 IU/kg" in major.citations[0].text
+    both = engine.ask("examplofactor initial dose?")
+    assert "40 to 50 IU/kg" in both.text and "50 to 80 IU/kg" in both.text
+
+
+def test_clause_for_needs_two_numbered_cases_and_one_named() -> None:
+    from monorag.qa.reader import clause_for
+
+    sentence = (
+        "twice a day between 5 and 14 days for skin infections and between 5 and 10 days "
+        "for community-acquired pneumonia."
+    )
+    assert clause_for("duration for community acquired pneumonia?", sentence) == (
+        "twice a day … between 5 and 10 days for community-acquired pneumonia."
+    )
+    assert clause_for("duration for a skin infection?", sentence) == (
+        "twice a day between 5 and 14 days for skin infections …"
+    )
+    assert clause_for("how long?", sentence) is None
+    assert clause_for("dose for gout?", "Take 40 mg daily with food and plenty of water.") is None
