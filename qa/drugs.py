@@ -124,7 +124,7 @@ class DrugIndex:
             if len(phrase) < 2:
                 continue
             for n, word in enumerate(phrase):
-                if len(word) < 5 or (word,) in self._by_phrase:
+                if len(word) < 5:
                     continue
                 # The first word of an active-substance alias ("sacituzumab" of
                 # "sacituzumab govitecan") names it when it is no ordinary word.
@@ -237,6 +237,11 @@ class DrugIndex:
                 if any(used[i : i + size]):
                     continue
                 docs = self._by_phrase.get(tuple(tokens[i : i + size]))
+                if docs and size == 1 and tokens[i] in self._substance_words:
+                    # An INN that is one monograph's alias and the substance of others'
+                    # longer ones ("glycopyrronium" of "glycopyrronium bromide") names
+                    # every monograph of it.
+                    docs = docs | self._substance_words[tokens[i]]
                 if docs:
                     for i_ in range(i, i + size):
                         used[i_] = True

@@ -147,6 +147,21 @@ def test_a_substance_inside_a_longer_alias_names_its_monographs() -> None:
     assert index.find("bromide levels?").titles == []  # a salt is not a substance
 
 
+def test_an_inn_one_monograph_lists_alone_also_names_those_listing_it_with_its_salt() -> None:
+    """Sialanar lists "glycopyrronium", Tovanor "glycopyrronium bromide": the word names
+    both single products (the question's other words then pick the passages)."""
+    files = [
+        entry("s", "Sialanar", ["glycopyrronium"]),
+        entry("t", "Tovanor", ["glycopyrronium bromide"]),
+        entry("r", "Riarify", ["beclometasone", "formoterol", "glycopyrronium bromide"]),
+    ]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert sorted(index.find("glycopyrronium breezhaler missed dose").titles) == [
+        "Sialanar",
+        "Tovanor",
+    ]
+
+
 def test_one_substance_named_is_its_single_product_not_a_combination_holding_it() -> None:
     files = [
         entry("t", "Tovanor", ["glycopyrronium bromide"]),
