@@ -748,6 +748,15 @@ class ExtractiveAnswerer:
             if not completes(near):
                 break
             chosen.append(near)
+        # A short sentence that a short list follows is that list's lead-in, whatever its
+        # punctuation ("If you cannot swallow the tablet whole, you can crush it." / "Mix
+        # it with water or soft foods" / "Take it right away").
+        layout = layouts[best.evidence.chunk.id]
+        if not best.item and best.index + 1 < len(layout) and layout[best.index + 1][2]:
+            for case in _cases_after(best, layouts):
+                if not completes(case):
+                    break
+                chosen.append(case)
         before = _preceding(best, layouts)
         if completes(before):
             chosen.append(before)

@@ -147,3 +147,23 @@ def test_an_item_ending_in_for_example_heads_the_items_after_it() -> None:
 def test_a_lead_in_that_leans_back_brings_the_sentence_before_it() -> None:
     answer = pick("examplomab with zelvoxine?", PRONOUN_LEAD, [0.1, 0.2, 0.9])
     assert answer.startswith("Some medicines may raise the level of examplomab")
+
+
+SENTENCE_THEN_LIST = """Swallow the tablet whole with water.
+
+If you cannot swallow the tablet whole, you can crush it.
+
+* Mix it with water or soft foods, such as apple sauce.
+* Take it right away.
+
+Keep taking Examplomab every day."""
+
+
+def test_a_short_list_after_a_sentence_completes_it() -> None:
+    """The list's lead-in ends in "." not ":", but what the list says is how to do what
+    the sentence allows: it comes along."""
+    assert len(unit_layout(SENTENCE_THEN_LIST)) == 5
+    answer = pick("can examplomab be crushed", SENTENCE_THEN_LIST, [0.3, 0.9, 0.4, 0.2, 0.1])
+    assert "you can crush it" in answer
+    assert "apple sauce" in answer and "Take it right away" in answer
+    assert "every day" not in answer
