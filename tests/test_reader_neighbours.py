@@ -11,6 +11,8 @@ list, and an organ-impairment section. Fast tier: hash embedder, in-memory index
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
