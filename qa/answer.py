@@ -109,6 +109,7 @@ W_NO_POPULATION = 0.08
 W_FRAGMENT = 0.15
 W_COMPOSITION = 0.12
 W_LIMIT = 0.12
+W_ADJUST = 0.08
 W_CODRUG = 0.08
 W_NO_UNIT = 0.15
 READER = [
@@ -122,6 +123,7 @@ READER = [
     W_FRAGMENT,
     W_COMPOSITION,
     W_LIMIT,
+    W_ADJUST,
     W_CODRUG,
 ]
 ITEM_WORDS = 40
@@ -1139,6 +1141,7 @@ def _reader_bonus(f: Fit) -> float:
         - W_CONFLICT * min(f.conflicts, 2)
         - (W_COMPOSITION if f.composition else 0.0)
         - (W_LIMIT if f.limit else 0.0)
+        - (W_ADJUST if f.adjustment else 0.0)
         - (W_NO_UNIT if f.unit_missing else 0.0)
         - (W_NO_POPULATION if f.missing_population else 0.0)
         - (W_FRAGMENT if f.fragment else 0.0)

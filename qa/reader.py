@@ -169,6 +169,19 @@ LIMIT = _rx(
 )
 """A statement that caps a dose ("Do not take more than once a day", "should not exceed
 20 mg"): the limit, not the dose, unless the question asks for the limit."""
+ADJUSTS = _rx(
+    r"\b(?:may|might|can|could|will)\s+(?:\w+\s+){0,3}?(?:adjust|reduce|increase|decrease|lower|"
+    r"raise|change)\w*\b[^.;]{0,30}\bdose|\bdose (?:may|might|can|could) be (?:adjusted|reduced|"
+    r"increased|decreased|lowered|changed)\b"
+)
+"""A statement that the dose may be changed ("Your doctor may adjust the dose to 2.5 mg",
+"The dose may be adjusted in the range of 25 to 65 IU/kg"): not the dose to start with,
+unless the question asks about changing it."""
+_ASKS_CHANGE = _rx(
+    r"\b(?:adjust\w*|reduc\w*|increas\w*|decreas\w*|lower\w*|rais\w*|chang\w*|titrat\w*|"
+    r"uptitrat\w*|cut|drop|double|halve|modif\w*|missed|forgot\w*|impair\w*|toxicit\w*|"
+    r"side effects?|intoleran\w*)\b"
+)
 _ASKS_LIMIT = frozenset("max maximum limit limits exceed most highest upper ceiling cap".split())
 _ASKED_UNIT = _rx(
     r"\b(?:mg|mcg|µg|micrograms?|iu|units?|ml|mmol|g)\s*/\s*(?:kg|m2|m²|l|dl|h|hr|hour|day|min)"
@@ -552,6 +565,8 @@ class Fit:
     """A strength or pack statement read for a dose or a level."""
     limit: bool = False
     """A dose's cap (``LIMIT``) read for a question that asks for the dose, not its cap."""
+    adjustment: bool = False
+    """A change of the dose (``ADJUSTS``) read for a question that asks for the dose."""
     targets: int = 0
     """Targets of the question the statement carries."""
     missing_targets: int = 0
@@ -664,6 +679,13 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
     limit = (
         "amount" in intent.targets and not intent.words & _ASKS_LIMIT and bool(LIMIT.search(text))
     )
+    # A case (a child, an organ's impairment) is often answered by a change of the dose.
+    adjustment = (
+        "amount" in intent.targets
+        and not (intent.qualifiers or intent.measures)
+        and not _ASKS_CHANGE.search(" ".join(sorted(intent.words)))
+        and bool(ADJUSTS.search(text))
+    )
     return Fit(
         matched=matched,
         conflicts=conflicts,
@@ -671,6 +693,7 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         missing=missing,
         composition=composition,
         limit=limit,
+        adjustment=adjustment,
         targets=carried,
         missing_targets=absent,
         fragment=is_fragment(text),

@@ -221,6 +221,18 @@ def test_a_dose_cap_is_not_the_dose() -> None:
     assert not fit(intent_of("examplodrop storage?"), cap).limit
 
 
+def test_a_change_of_the_dose_is_not_the_dose() -> None:
+    """ "Your doctor may adjust the dose to 2.5 mg" is how the dose may change: it answers
+    a question about changing it, or about a case (a child, an impairment), not "what is
+    the dose"."""
+    change = "Your doctor may adjust the dose to 2.5 mg based on your response."
+    assert fit(intent_of("examplodrop dose for ED"), change).adjustment
+    assert fit(intent_of("examplodrop dose?"), "The dose may be reduced to 10 mg.").adjustment
+    assert not fit(intent_of("can i reduce the examplodrop dose?"), change).adjustment
+    assert not fit(intent_of("examplodrop dose in renal impairment"), change).adjustment
+    assert not fit(intent_of("examplodrop dose"), "The usual dose is 5 mg once a day.").adjustment
+
+
 def test_a_dose_question_gets_the_recommended_dose_not_its_cap(
     tmp_path: Path, hash_embedder: HashEmbedder
 ) -> None:
