@@ -184,8 +184,11 @@ _ASKS_CHANGE = _rx(
 )
 _ASKS_LIMIT = frozenset("max maximum limit limits exceed most highest upper ceiling cap".split())
 _ASKED_UNIT = _rx(
-    r"\b(?:mg|mcg|µg|micrograms?|iu|units?|ml|mmol|g)\s*/\s*(?:kg|m2|m²|l|dl|h|hr|hour|day|min)"
-    r"(?:\s*/\s*(?:h|hr|hour|day|min))?\b|\bper m2\b|\bmsv\b|\bmmol\b|\bin ms\b|%|\bpercent\w*"
+    # Not a unit the question gives a number in ("EF 35%", "the 270 mcg/kg bolus"): that
+    # number is stated, not asked for.
+    r"(?<![\d.])(?<![\d.]\s)"
+    r"(?:\b(?:mg|mcg|µg|micrograms?|iu|units?|ml|mmol|g)\s*/\s*(?:kg|m2|m²|l|dl|h|hr|hour|day|min)"
+    r"(?:\s*/\s*(?:h|hr|hour|day|min))?\b|\bper m2\b|\bmsv\b|\bmmol\b|\bin ms\b|%|\bpercent\w*)"
 )
 """A unit the question asks the number in ("in mcg/kg/h", "what %"): the statement must
 state a number in it, or it answers something else."""
@@ -939,7 +942,7 @@ def is_fragment(text: str) -> bool:
 
 
 # -- one clause of a sentence that states two cases --------------------------------------------
-_COORDINATED = _rx(r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to)\b)|;\s+")
+_COORDINATED = _rx(r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to)\b)")
 
 
 def clause_for(question: str, text: str, drug: str = "") -> str | None:

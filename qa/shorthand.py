@@ -32,6 +32,7 @@ SHORTHAND: dict[str, str] = {
     "a-fib": "atrial fibrillation",
     "htn": "hypertension",
     "sob": "shortness of breath",
+    "sjs": "stevens-johnson syndrome",
     "n/v": "nausea and vomiting",
     "mi": "myocardial infarction",
     "chf": "heart failure",

@@ -80,6 +80,14 @@ def test_what_number_a_question_asks_for() -> None:
     assert intent_of("what dose?").asked == ""
 
 
+def test_a_number_the_question_gives_is_not_what_it_asks_for() -> None:
+    """ "EF 35%" and "the 270 mcg/kg bolus" state the patient's value and the dose asked
+    about: a statement without a percentage (or a figure in mcg/kg) may still answer."""
+    assert intent_of("start dose post MI w EF 35%, how fast to uptitrate?").asked == ""
+    assert intent_of("can we use the single 270 mcg/kg bolus instead?").units == ()
+    assert intent_of("dose in mcg/kg for a 20 kg child?").asked == "a figure in mcg/kg"
+
+
 def test_an_age_is_not_a_duration() -> None:
     years = intent_of("how many years does protection last?")
     assert fit(years, "It protects people 50 years of age or older.").asked_missing

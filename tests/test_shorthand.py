@@ -17,6 +17,7 @@ def test_shorthand_is_spelt_out_beside_itself() -> None:
     assert spelt_out("what sx do i warn about") == "what sx (symptoms) do i warn about"
     assert spelt_out("20 mg PO BID") == "20 mg PO (by mouth) BID (twice a day)"
     assert spelt_out("N/V on it?") == "N/V (nausea and vomiting) on it?"
+    assert "stevens-johnson syndrome" in spelt_out("had SJS on it years ago")
 
 
 def test_clinicians_terms_get_the_leaflets_words() -> None:
