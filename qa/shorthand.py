@@ -68,9 +68,16 @@ LAY: dict[str, str] = {
     "uptitrate": "increase the dose step by step",
     "up-titrate": "increase the dose step by step",
     "jab": "vaccine injection",
+    "asthmatic": "asthma",
+    "diabetic": "diabetes",
+    "epileptic": "epilepsy",
+    "anaemic": "anaemia",
+    "anemic": "anemia",
+    "cirrhotic": "cirrhosis",
 }
-"""Clinicians' terms -> how patient leaflets say them (leaflets count pregnancy in months
-and say "the dose is increased"): the leaflet's words join the clinician's."""
+"""Clinicians' terms -> how patient leaflets say them (leaflets count pregnancy in months,
+say "the dose is increased", and name the condition rather than the patient: "asthma"
+for "an asthmatic"): the leaflet's words join the clinician's."""
 
 _MEANING = {**SHORTHAND, **LAY}
 _WORD = re.compile(
