@@ -468,11 +468,12 @@ class ExtractiveAnswerer:
             unstated=unstated,
             undosed=undosed,
         )
-        listed = (
-            self._listed(best, units, intent.broad, bool(WHO_NOT.search(question)))
-            if selection.listing
-            else None
-        )
+        barred = bool(WHO_NOT.search(question))
+        listed = self._listed(best, units, intent.broad, barred) if selection.listing else None
+        if selection.listing and barred and not (listed is not None and BARS.search(listed.lead)):
+            # No candidate is an item of the contraindications list: it is read from the
+            # passages found, however far its items' words are from "who shouldn't".
+            listed = _barring_list(evidence, layouts) or listed
         if listed is not None:
             selection.units = self._list_of(listed, layouts)
         else:
@@ -855,6 +856,29 @@ class ExtractiveAnswerer:
             note=note,
             evidence=[u.evidence for u in selection.units],
         )
+
+
+def _barring_list(
+    evidence: list[Evidence], layouts: dict[str, list[tuple[int, int, int]]]
+) -> Unit | None:
+    """The first item of the first list in ``evidence`` whose lead-in bars the drug ("Do
+    not take X", "X must not be given"), with that lead-in; None if no passage has one."""
+    for rank, ev in enumerate(evidence):
+        layout = layouts.get(ev.chunk.id)
+        if not layout:
+            continue
+        text = ev.chunk.text
+        for i, (start, end, item) in enumerate(layout[:-1]):
+            if item or not layout[i + 1][2]:
+                continue
+            lead = " ".join(text[start:end].split())
+            names = ev.chunk.drug.lower() in lead.lower() or "this medicine" in lead.lower()
+            if len(lead.split()) <= LEAD_IN_WORDS and names and BARS.search(lead):
+                s, e, number = layout[i + 1]
+                unit = Unit(ev, rank, i + 1, " ".join(text[s:e].split()), number, 0.0)
+                unit.lead, unit.lead_index = lead, i
+                return unit
+    return None
 
 
 def _merged(whole: list[Selection], parts: list[Selection]) -> Selection:

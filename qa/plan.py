@@ -53,6 +53,9 @@ class Query:
     """``text`` without drug names: what the question asks about."""
     terms: str = ""
     """The question's own words without drug names (statement overlap is scored on them)."""
+    barred: bool = False
+    """The question asks who must not take the drug (``WHO_NOT``): the passages that bar
+    it are searched for by their wording as well."""
     phrased: str = ""
     """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
     says it otherwise: searched for beside ``text`` and part of ``focus`` and ``terms``."""
@@ -284,7 +287,8 @@ def _phrase(query: Query, question: str) -> None:
     query.phrased = " ".join(
         SEARCHED_AS[t] for t in sorted(intent_of(question).targets) if t in SEARCHED_AS
     )
-    if WHO_NOT.search(question):
+    query.barred = bool(WHO_NOT.search(question))
+    if query.barred:
         # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
         # searched for as monographs introduce their contraindications, and statements
         # are matched on those words.

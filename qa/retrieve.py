@@ -12,6 +12,7 @@ half-replaced monograph.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,8 @@ class Retriever:
             titles = query.titles or list(dict.fromkeys(e.chunk.drug for e in evidence[:3]))
             if query.codrugs:
                 evidence += self._mentioning(query.codrugs, query.docs, query.exclude, evidence)
+            if query.barred and query.docs is not None:
+                evidence += self._barring(query.docs, query.exclude, evidence)
             if query.docs is not None and len(set(query.named.values())) > 1:
                 evidence += self._together(query, evidence)
             return Retrieval(evidence, titles)
@@ -149,6 +152,27 @@ class Retriever:
                     continue
                 taken.add(chunk.id)
                 out.append(Evidence(chunk=chunk, score=floor, lexical=float(total[j])))
+        return out
+
+    def _barring(
+        self, docs: Collection[str], exclude_faq_of: Collection[str], have: list[Evidence]
+    ) -> list[Evidence]:
+        """For "who shouldn't take X": the first passage of each of ``docs`` that bars the
+        drug ("Do not take X", "X must not be given", "contraindicated"), when the search
+        did not find it: its words are far from the question's."""
+        candidates = self._allowed(docs, exclude_faq_of)
+        taken = {e.chunk.id for e in have}
+        floor = min((e.score for e in have), default=0.0)
+        out: list[Evidence] = []
+        seen: set[str] = set()
+        for position in candidates:
+            chunk = self.lexical.chunks[int(position)]
+            if chunk.doc in seen or not self._current(chunk):
+                continue
+            if _bars(chunk):
+                seen.add(chunk.doc)
+                if chunk.id not in taken:
+                    out.append(Evidence(chunk=chunk, score=floor))
         return out
 
     def _together(self, query: Query, have: list[Evidence]) -> list[Evidence]:
@@ -257,6 +281,22 @@ class Retriever:
             for j in order
             if sub[j] > 0 and self._current(self.lexical.chunks[int(candidates[j])])
         ]
+
+
+def _bars(chunk: Chunk) -> bool:
+    """Whether ``chunk`` bars its drug: "Do not take X", "You must not be given X", "X is
+    contraindicated", a label's CONTRAINDICATIONS section."""
+    if "contraindication" in chunk.section.lower():
+        return True
+    drug = re.escape(chunk.drug.lower())
+    return bool(
+        re.search(
+            rf"\b(?:do not|must not|should not|never)\s+(?:\w+\s+){{0,2}}?"
+            rf"(?:take|use|be given|receive|have)\s+{drug}\b|\b{drug}\b[^.]{{0,30}}"
+            r"\bcontraindicated\b",
+            chunk.text.lower(),
+        )
+    )
 
 
 def _where(docs: Collection[str] | None, exclude_faq_of: Collection[str]) -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ monographs, fast tier (hash embedder, in-memory index).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from monorag.embed import HashEmbedder
@@ -151,3 +153,52 @@ def test_an_item_is_quoted_under_its_group_and_its_list(engine: Engine) -> None:
     assert not answer.abstained
     assert answer.text.index("Do not take Notarix") < answer.text.index("omeprazole")
     assert "any of the following medicines" in answer.text
+
+
+def _leaflet_with_far_contraindications() -> str:
+    """A leaflet whose "Do not take" list shares no word with "who shouldn't be on it",
+    among sections that say "doctor", "tell" and "before" far more often."""
+    others = "\n\n".join(
+        f"## {n}. Section {n}\n\nThere are no contraindications to exercise or travel on "
+        f"Zentorin (topic {n}): it may be given, taken and used as usual, and nothing must "
+        f"change for who is on it."
+        for n in range(4, 12)
+    )
+    return f"""---
+title: Zentorin
+description: >-
+  Zentorin is a test medicine for diabetes written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. What you need to know before you take Zentorin
+
+Do not take Zentorin
+
+- if you are allergic to linagliptin or any of the other ingredients of this medicine.
+- if you have severely reduced kidney function.
+- if you drink alcohol to excess.
+
+## 3. How to take Zentorin
+
+The recommended dose is one tablet twice a day with meals.
+
+{others}
+"""
+
+
+def test_who_should_not_take_it_finds_the_barring_list_the_search_missed(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    engine = engine_over(
+        tmp_path, {"zentorin.md": _leaflet_with_far_contraindications()}, hash_embedder
+    )
+    answer = engine.ask("who shouldnt be on zentorin")
+    assert answer.text.startswith("Do not take Zentorin"), answer.text
+    for item in ("allergic", "severely reduced kidney function", "alcohol"):
+        assert item in answer.text
+    # However few passages the search keeps, the one that bars the drug is among them.
+    query = engine.plan("who shouldnt be on zentorin")
+    found = engine.retrieve_for(query, k=1).evidence
+    assert any("Do not take Zentorin" in e.chunk.text for e in found), [e.chunk.name for e in found]
