@@ -198,9 +198,11 @@ class Engine:
         return self.policy.threshold
 
     def warm_up(self) -> None:
-        """Load the embedding model and the drug vocabulary now, not on the first question."""
+        """Load the embedding model, the drug vocabulary and the speller's matcher now, not
+        on the first question."""
         self.embedder.embed_one("warm up")
         self.lexicon.warm_up()
+        self._state.planner.plan("warmup questionx")
 
     def monographs(self) -> list[MonographInfo]:
         """Every monograph in the index, by title."""

@@ -69,10 +69,12 @@ class Speller:
         self._english = frozenset(english)
         self._is_drug = is_drug
         self._count = counts
-        self._by_length: dict[int, list[str]] = defaultdict(list)
+        # Candidates by (length, first letter): a correction keeps the first letter and
+        # changes the length by one at most, so a few hundred words are compared, not all.
+        self._by_key: dict[tuple[int, str], list[str]] = defaultdict(list)
         for token in counts:
             if token.isalpha() and len(token) >= MIN_LENGTH - 1:
-                self._by_length[len(token)].append(token)
+                self._by_key[(len(token), token[0])].append(token)
         self._cache: dict[str, str | None] = {}
 
     def correct(self, word: str) -> str | None:
@@ -100,8 +102,7 @@ class Speller:
         candidates = [
             t
             for n in (len(low) - 1, len(low), len(low) + 1)
-            for t in self._by_length.get(n, ())
-            if t[0] == low[0]
+            for t in self._by_key.get((n, low[0]), ())
         ]
         hits = process.extract(low, candidates, scorer=OSA.distance, score_cutoff=1, limit=None)
         if not hits:
