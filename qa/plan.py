@@ -282,8 +282,10 @@ spellings is another English word a clinician would type ("im" is intramuscular,
 
 def _phrase(query: Query, question: str) -> None:
     """What the question asks for, in the monographs' words (``Query.phrased``): searched
-    for (lexically and in the embedded focus) but not scored as the question's own words,
-    which a statement that answers them in other words would then lack."""
+    for lexically, not scored as the question's own words (a statement that answers them
+    in other words would then lack them). Only the contraindications' wording also joins
+    the embedded focus: "who shouldn't be on X" says nothing else; a target's wording
+    there would move every statement's similarity, not just find the passage."""
     query.phrased = " ".join(
         SEARCHED_AS[t] for t in sorted(intent_of(question).targets) if t in SEARCHED_AS
     )
@@ -294,7 +296,7 @@ def _phrase(query: Query, question: str) -> None:
         # are matched on those words.
         query.phrased = f"{query.phrased} {BARRED}".strip()
         query.terms = f"{query.terms} {BARRED}".strip()
-    query.focus = f"{query.focus} {query.phrased}".strip()
+        query.focus = f"{query.focus} {BARRED}".strip()
 
 
 def _apostrophes(text: str) -> str:
