@@ -103,9 +103,12 @@ class Planner:
         question = clean(question)
         if not question:
             raise EmptyQuestionError()
-        if self.speller is not None:
-            question = self.speller.respell(question)
-        question = spelt_out(question)
+        # Respelt and spelt out, the question is what is searched for and echoed: within
+        # its bound, else as typed (a question cut at the bound may end in a piece of a
+        # word, "po", that is no shorthand).
+        for rewrite in (self.speller.respell if self.speller else None, spelt_out):
+            if rewrite is not None and len(rewritten := rewrite(question)) <= MAX_QUESTION_CHARS:
+                question = rewritten
         # The filter is user text too: cleaned and bounded like the question (a blank one
         # filters nothing).
         drug = clean(drug)[:MAX_DRUG_CHARS] if drug else None
