@@ -127,10 +127,10 @@ READER = [
     W_CODRUG,
 ]
 ITEM_WORDS = 40
+"""A list item up to this length is quoted whole (all its sentences)."""
 PART_UNITS = 3
 """At most this many statements are added for each part of a question that asks several
 things: the part's best statement and what completes it, not a second full answer."""
-"""A list item up to this length is quoted whole (all its sentences)."""
 CODRUG_WORDS = 40
 """What follows a statement naming a co-drug in its item or paragraph, quoted with it up
 to this many words: the advice ("take it 12 hours before") follows the naming."""
@@ -278,7 +278,7 @@ class ExtractiveAnswerer:
             refusal.note = note or refusal.note
             return refusal
         if answered:
-            selection = _merged([selection] if self._gives(selection) else [], answered)
+            selection = _merged(selection if self._gives(selection) else None, answered)
             trace.support = max(trace.support or 0.0, selection.support)
         trace.decided_by = "answer"
         answer = self.compose(query.question, selection, searched=retrieval.titles, note=note)
@@ -881,7 +881,7 @@ def _barring_list(
     return None
 
 
-def _merged(whole: list[Selection], parts: list[Selection]) -> Selection:
+def _merged(whole: Selection | None, parts: list[Selection]) -> Selection:
     """The whole question's selection (if it answers) and what each answered part adds:
     statements already quoted are not repeated, and each part adds at most
     ``PART_UNITS`` statements (its lead-ins come along with them)."""
@@ -894,18 +894,17 @@ def _merged(whole: list[Selection], parts: list[Selection]) -> Selection:
             seen.add(key)
             units.append(unit)
 
-    for selection in whole:
-        for unit in selection.units:
-            add(unit)
+    for unit in whole.units if whole is not None else ():
+        add(unit)
     for selection in parts:
         new = [u for u in selection.units if (u.evidence.chunk.id, u.index) not in seen]
         for unit in new[:PART_UNITS]:
             add(unit)
-    every = [*whole, *parts]
+    every = [*([whole] if whole is not None else []), *parts]
     return Selection(
         units=units,
         support=max(s.support for s in every),
-        listing=bool(whole) and whole[0].listing,
+        listing=whole is not None and whole.listing,
         ranked=every[0].ranked,
         codrug=any(s.codrug for s in every),
     )

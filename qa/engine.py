@@ -102,6 +102,8 @@ class Engine:
         if model is not None and model != self.embedder.name:
             raise EmbeddingModelMismatchError(settings.store.where, model, self.embedder.name)
         self.lexicon = shared_lexicon(frozenset(self.embedder.whole_words()))
+        # Ordinary English for the speller, once per engine (not per index revision).
+        self._english = self.embedder.whole_words() | english_words()
         self._reload = threading.Lock()
         self._llm_lock = threading.Lock()
         self._llms: dict[str, Any] = {}
@@ -140,7 +142,7 @@ class Engine:
                 retriever.mentions,
                 Speller(
                     lexical.frequencies(),
-                    self.embedder.whole_words() | english_words(),
+                    self._english,
                     lambda w: self.lexicon.is_drug(w) or drugs.names_a_monograph(w),
                 ),
             ),
@@ -202,7 +204,7 @@ class Engine:
         on the first question."""
         self.embedder.embed_one("warm up")
         self.lexicon.warm_up()
-        self._state.planner.plan("warmup questionx")
+        Speller.warm_up()
 
     def monographs(self) -> list[MonographInfo]:
         """Every monograph in the index, by title."""

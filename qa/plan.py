@@ -58,7 +58,8 @@ class Query:
     it are searched for by their wording as well."""
     phrased: str = ""
     """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
-    says it otherwise: searched for beside ``text`` and part of ``focus`` and ``terms``."""
+    says it otherwise: searched for lexically beside ``text`` (``BARRED`` also joins
+    ``focus`` and ``terms``, see ``_phrase``)."""
     exclude: list[str] = field(default_factory=list)
     """Monographs whose FAQ chunks are hidden (the evaluation's held-out mode)."""
     vector: np.ndarray | None = None

@@ -77,6 +77,12 @@ class Speller:
                 self._by_key[(len(token), token[0])].append(token)
         self._cache: dict[str, str | None] = {}
 
+    @staticmethod
+    def warm_up() -> None:
+        """Import the matcher now, not on the first misspelt word."""
+        from rapidfuzz import process  # noqa: F401
+        from rapidfuzz.distance import OSA  # noqa: F401
+
     def correct(self, word: str) -> str | None:
         """The corpus word ``word`` is a typo of, or None (see the module docstring)."""
         low = word.lower()
