@@ -365,14 +365,18 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens with light plural folding; hyphenated terms also split.
 
-    ``CYP1A2`` stays one token; ``days 1-21`` yields ``1-21``, ``1`` and ``21``.
+    ``CYP1A2`` stays one token; ``days 1-21`` yields ``1-21``, ``1`` and ``21``;
+    ``breast-feeding`` yields ``breastfeed``, ``breast`` and ``feed``.
     """
     out: list[str] = []
     for token in _TOKEN.findall(text.lower()):
         token = token.strip(".")
         if not token or token in STOPWORDS:
             continue
-        out.append(fold(token))
+        # A compound is spelt open, hyphenated or closed ("breast-feeding",
+        # "breastfeeding"): the hyphenated form is indexed closed, so the spellings meet.
+        joined = token.replace("-", "")
+        out.append(fold(joined if "-" in token and joined.isalpha() else token))
         if "-" in token or "/" in token:
             out.extend(fold(p) for p in re.split(r"[-/]", token) if p and p not in STOPWORDS)
     return out

@@ -213,6 +213,9 @@ class Selection:
     it is given whatever its support, since "not covered" would deny what it states."""
     undosed: bool = False
     """A dose question none of whose candidate statements gives an amount: refused."""
+    targeted: bool = False
+    """The best statement states every target the question asks for (a schedule, what to
+    do about food ...): a part of an answered question is given on that alone."""
     unstated: str = ""
     """What the question asks for that no statement states ("a dose for severe renal
     impairment", "a percentage"): the answer is a refusal that says so."""
@@ -270,15 +273,23 @@ class ExtractiveAnswerer:
             refusal = self.policy.unstated(query.question, selection.unstated, retrieval.titles)
             trace.abstained_because = refusal.note
             return refusal
-        answered = [s for s in (self._selection(q, r) for q, r in parts) if self._gives(s)]
-        if not self._gives(selection) and not answered:
+        # A part ("with food") is a few words: its support is low even where its best
+        # statement is plainly about what it asks. Beside a whole or another part that
+        # answers, the part is given when that statement states the part's target.
+        whole = self._gives(selection)
+        chosen_parts = [self._selection(q, r) for q, r in parts]
+        some = whole or any(self._gives(s) for s in chosen_parts)
+        answered = [
+            s for s in chosen_parts if self._gives(s) or (some and s.targeted and not s.unstated)
+        ]
+        if not whole and not answered:
             trace.decided_by = "policy"
             refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
             trace.abstained_because = refusal.note
             refusal.note = note or refusal.note
             return refusal
         if answered:
-            selection = _merged(selection if self._gives(selection) else None, answered)
+            selection = _merged(selection if whole else None, answered)
             trace.support = max(trace.support or 0.0, selection.support)
         trace.decided_by = "answer"
         answer = self.compose(query.question, selection, searched=retrieval.titles, note=note)
@@ -465,6 +476,9 @@ class ExtractiveAnswerer:
             listing=bool(_LIST_QUESTION.search(question)) or intent.broad,
             ranked=top + rest[: TRACED - len(top)],
             codrug=bool(naming),
+            targeted=bool(
+                intent.targets and best.fit and best.fit.targets and not best.fit.missing_targets
+            ),
             unstated=unstated,
             undosed=undosed,
         )

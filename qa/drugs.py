@@ -54,6 +54,10 @@ class DrugLookup:
 
     matches: list[DrugMatch] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+    """Every phrase of the question that named a matched monograph, with those whose own
+    match was narrowed away ("glycopyrronium" beside "sialanar"): words of the drug, not
+    of what is asked about it."""
 
     @property
     def docs(self) -> list[str]:
@@ -271,6 +275,8 @@ class DrugIndex:
         lookup.matches = self._narrowed(list(found.values()), named)
         if len(named) == 1:
             lookup.matches = self._alone(lookup.matches)
+        titles = set(lookup.titles)
+        lookup.said = [said for said, named_titles in named.items() if named_titles & titles]
         return lookup
 
     def _alone(self, matches: list[DrugMatch]) -> list[DrugMatch]:

@@ -34,6 +34,7 @@ from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex
 from monorag.qa.plan import MAX_DRUG_CHARS, MAX_QUESTION_CHARS, Planner, Query, without_drugs
 from monorag.qa.retrieve import Retrieval, Retriever
+from monorag.qa.shorthand import TERMS
 from monorag.qa.spelling import Speller, english_words
 from monorag.settings import Settings
 from monorag.types import Answer, Evidence, Trace
@@ -141,7 +142,7 @@ class Engine:
                 self.policy,
                 retriever.mentions,
                 Speller(
-                    lexical.frequencies(),
+                    {**dict.fromkeys(TERMS, 1), **lexical.frequencies()},
                     self._english,
                     lambda w: self.lexicon.is_drug(w) or drugs.names_a_monograph(w),
                 ),

@@ -45,6 +45,9 @@ _CUT = re.compile(
     rf"|,\s*(?={_CUE})",  # "storage temp, how long ..."
     re.IGNORECASE,
 )
+_JOIN = re.compile(r",?\s+(?:and|or)\s+|,\s*", re.IGNORECASE)
+"""Where two requests may be joined without a question word ("how often and timing with
+meals", "how many times a day, with food")."""
 _TOPIC = re.compile(r"^(?P<topic>[^?]{3,80}?)\s+[-–—]\s+(?P<rest>.+)$")
 _ASKS = re.compile(rf"^(?:(?:and|or|but|so|also)\s+)?{_CUE}", re.IGNORECASE)
 
@@ -52,6 +55,19 @@ _ASKS = re.compile(rf"^(?:(?:and|or|but|so|also)\s+)?{_CUE}", re.IGNORECASE)
 def _asks(piece: str) -> bool:
     """Whether ``piece`` asks something (rather than setting the scene)."""
     return bool(_ASKS.match(piece) or intent_of(piece).targets)
+
+
+def _requests(piece: str) -> list[str]:
+    """``piece`` cut where "and" or a comma joins two requests for different targets
+    ("how often" and "timing with meals": a schedule and food); a piece whose halves do
+    not each ask for a target of their own ("dose and duration for CAP") stays whole."""
+    halves = _JOIN.split(piece)
+    if len(halves) != 2:
+        return [piece]
+    first, second = (intent_of(h).targets for h in halves)
+    if first and second and not first & second:
+        return halves
+    return [piece]
 
 
 def parts_of(question: str) -> list[str]:
@@ -63,7 +79,7 @@ def parts_of(question: str) -> list[str]:
         topic, rest = m.group("topic").strip(), m.group("rest").strip()
     context = [topic] if topic else []
     parts: list[str] = []
-    for piece in (p.strip(" ,?") for p in _CUT.split(rest)):
+    for piece in (p.strip(" ,?") for c in _CUT.split(rest) for p in _requests(c)):
         if not piece:
             continue
         if len(piece.split()) < MIN_WORDS and parts:

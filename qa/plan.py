@@ -49,6 +49,8 @@ class Query:
     """Each title, with the question's words that named it ("" when carried from the
     conversation): titles named by different words are drugs asked about together (an
     interaction), titles one word names (an INN several brands share) are one drug."""
+    said: list[str] = field(default_factory=list)
+    """Every phrase of the question that named a searched monograph (``DrugLookup.said``)."""
     focus: str = ""
     """``text`` without drug names: what the question asks about."""
     terms: str = ""
@@ -160,6 +162,7 @@ class Planner:
         query.titles = lookup.titles
         for match in lookup.matches:
             query.named.setdefault(match.title, match.said)
+        query.said = [*lookup.said, *(m.said for m in lookup.matches)]
         query.focus = without_drugs(query.text, lookup)
         # Statements are matched on the words of this question only: in a follow-up the
         # carried words are the previous turn's subject ("multiple myeloma"), which the
@@ -190,7 +193,7 @@ class Planner:
         pieces = parts_of(query.question)
         if len(pieces) < 2:
             return []
-        named = {w for said in query.named.values() for w in said.split()}
+        named = {w for said in [*query.said, *query.named.values()] for w in said.split()}
         out = []
         for piece in pieces:
             part = replace(query, question=piece, text=piece, named=dict(query.named))
@@ -334,5 +337,5 @@ def respell(text: str, said: str, spelling: str) -> str:
 
 def without_drugs(text: str, lookup: DrugLookup) -> str:
     """``text`` without the words that named drugs (they match every passage of the drug)."""
-    named = {w for m in lookup.matches for w in m.said.split()}
+    named = {w for said in [*lookup.said, *(m.said for m in lookup.matches)] for w in said.split()}
     return " ".join(w for w in words(text) if w not in named)

@@ -291,6 +291,26 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"may affect)\b|\b1 in [\d ,.]+|\d\s*%"
         ),
     ),
+    "regimen": (
+        _rx(
+            r"\bhow often\b(?!\s+(?:does|do|is|are|will)\b[^?]{0,60}\b(?:cause|get|happen|occur|"
+            r"seen|report))|\bhow many times\b|\btimes (?:a|per) (?:day|week)\b|"
+            r"\bhow frequently (?:to|should|do|is|are)\b|\bdosing interval\b|\btime of day\b"
+        ),
+        _rx(
+            r"\b(?:once|twice|three times|four times|\d+ times|daily|weekly|monthly|"
+            r"every (?:\d+|day|morning|evening|night|other day|week|month|\w+ (?:hours|days|"
+            r"weeks|months))|(?:a|per) (?:day|week|month)|morning|evening|at night|bedtime|"
+            r"time of day)\b"
+        ),
+    ),
+    "food": (
+        _rx(r"\b(?:food|meals?|empty stomach|with milk|breakfast|eating)\b"),
+        _rx(
+            r"\b(?:food|meals?|empty stomach|eat\w*|fasting|breakfast|dinner|fed)\b|"
+            r"(?<!breast )\bmilk\b"
+        ),
+    ),
     "storage": (
         _rx(
             r"\b(?:stor\w*|fridge|refrigerat\w*|room temp\w*|shelf[- ]?life|opening|opened|"
@@ -368,7 +388,13 @@ def states_target(target: str, layers: tuple[str, ...]) -> bool:
 
 
 # A target another one implies away: "missed dose" asks about missing, not an amount.
-_SUPERSEDES = {"missed": ("amount",), "overdose": ("amount",), "frequency": ("value",)}
+_SUPERSEDES = {
+    "missed": ("amount", "regimen"),
+    "overdose": ("amount", "regimen"),
+    "frequency": ("value",),
+    # A dose answer states its schedule anyway (``SCHEDULE`` neighbours join it).
+    "amount": ("regimen",),
+}
 
 # -- list and broad questions -----------------------------------------------------------------
 BROAD = _rx(

@@ -74,12 +74,17 @@ LAY: dict[str, str] = {
     "anaemic": "anaemia",
     "anemic": "anemia",
     "cirrhotic": "cirrhosis",
+    "preemie": "baby born prematurely",
+    "neonate": "newborn baby",
 }
 """Clinicians' terms -> how patient leaflets say them (leaflets count pregnancy in months,
 say "the dose is increased", and name the condition rather than the patient: "asthma"
 for "an asthmatic"): the leaflet's words join the clinician's."""
 
 _MEANING = {**SHORTHAND, **LAY}
+TERMS = frozenset(k for k in _MEANING if k.isalpha())
+"""The one-word terms spelt out here: words a typo may be respelt into ("asthamtic" ->
+"asthmatic") even where the corpus, which says "asthma", lacks them."""
 _WORD = re.compile(
     r"(?<![\w/-])("
     + "|".join(re.escape(k) for k in sorted(_MEANING, key=len, reverse=True))

@@ -323,3 +323,20 @@ def test_a_drug_named_as_a_class_is_no_absent_drug() -> None:
     assert index.find("is ondansetron a dopamine blocker?").unknown == []
     assert index.find("on somatostatin analogues before the scan?").unknown == []
     assert index.find("ondansetron with dopamine?").unknown == ["dopamine"]
+
+
+def test_a_brand_and_its_inn_said_together_are_both_words_of_the_drug() -> None:
+    """ "sialanar glycopyrronium": the INN names every glycopyrronium product, the brand
+    one; the match narrows to the brand, but the INN is still the drug's word, not what
+    is asked about (it would pull every sentence that names the substance)."""
+    from monorag.qa.plan import without_drugs
+
+    files = [
+        entry("s", "Sialanar", ["glycopyrronium"]),
+        entry("g", "Glycopyrronium Teva", ["glycopyrronium"]),
+    ]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    lookup = index.find("sialanar glycopyrronium how often")
+    assert lookup.titles == ["Sialanar"]
+    assert set(lookup.said) == {"sialanar", "glycopyrronium"}
+    assert without_drugs("sialanar glycopyrronium how often", lookup) == "how often"

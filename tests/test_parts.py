@@ -58,6 +58,25 @@ def test_a_question_that_asks_one_thing_stays_whole(question: str) -> None:
     assert parts_of(question) == [question]
 
 
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "zentavir - how often and timing with meals?",
+            ["zentavir how often", "zentavir timing with meals"],
+        ),
+        (
+            "zentavir how many times a day, with food?",
+            ["zentavir how many times a day", "with food"],
+        ),
+    ],
+)
+def test_two_requests_for_different_targets_are_cut_without_a_question_word(
+    question: str, parts: list[str]
+) -> None:
+    assert parts_of(question) == parts
+
+
 def test_the_scene_goes_with_every_part() -> None:
     assert parts_of("pt on haemodialysis, does zentavir need a dose change? when to give it") == [
         "pt on haemodialysis does zentavir need a dose change",
@@ -106,3 +125,51 @@ def test_each_part_is_answered_from_its_own_section(
     sections = {c.section for c in answer.citations}
     assert "5. How to store Zentavir" in sections
     assert "5. How to store Zentavir › Thawing instructions" in sections
+
+
+TABLETS = """---
+title: Dorvaplex
+description: >-
+  Dorvaplex is a test medicine for type 2 diabetes written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to take Dorvaplex
+
+### How much to take
+
+The dose of Dorvaplex is one tablet twice a day. Try to take it at the same times each day.
+
+### Taking this medicine
+
+Swallow the tablet whole with water. It is best to take your tablet with a meal. This will lower your chance of having an upset stomach.
+
+## 5. How to store Dorvaplex
+
+Store below 30 C. Keep this medicine out of the sight and reach of children.
+"""  # noqa: E501 - a leaflet's lines are as long as its paragraphs
+
+
+def test_a_short_part_is_answered_by_the_statement_that_states_its_target(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """ "with food" is two words: its own support is low, but beside an answered whole
+    the statement about meals is what it asks for."""
+    (tmp_path / "open").mkdir()
+    (tmp_path / "gated").mkdir()
+    engine = engine_over(tmp_path / "open", {"dorvaplex.md": TABLETS}, hash_embedder)
+    part = engine.ask("dorvaplex with food").trace
+    whole = engine.ask("dorvaplex how many times a day").trace
+    assert part is not None and whole is not None
+    assert part.support is not None and whole.support is not None
+    assert part.support < whole.support
+    # A threshold that the part alone does not pass and the whole does.
+    between = (part.support + whole.support) / 2
+    engine = engine_over(tmp_path / "gated", {"dorvaplex.md": TABLETS}, hash_embedder, between)
+    assert engine.ask("dorvaplex with food").abstained
+    answer = engine.ask("dorvaplex how many times a day, with food?")
+    assert not answer.abstained
+    assert "twice a day" in answer.text
+    assert "with a meal" in answer.text
+    assert "Store below" not in answer.text

@@ -108,6 +108,22 @@ def test_a_statement_without_the_asked_attribute_is_flagged() -> None:
     assert fit(intent_of("what dose?"), "Each tablet contains 40 mg.").composition
 
 
+def test_how_often_and_food_are_targets_of_their_own() -> None:
+    """ "How many times a day" asks for a schedule, "with food?" for what the monograph
+    says about meals; a dose question states its schedule anyway, and an adverse effect's
+    "how often does it cause" is its frequency, not a schedule."""
+    assert intent_of("how many times a day?").targets == {"regimen"}
+    assert intent_of("ok with food?").targets == {"food"}
+    assert intent_of("dose and how often?").targets == {"amount"}
+    assert intent_of("how often does it cause a rash?").targets == {"frequency"}
+    often = intent_of("how often to take it?")
+    assert fit(often, "Take one tablet three times each day.").missing_targets == 0
+    assert fit(often, "Swallow the tablet whole.").missing_targets == 1
+    meals = intent_of("timing with meals?")
+    assert fit(meals, "Take it 1 hour before meals.").missing_targets == 0
+    assert fit(meals, "It passes into breast milk.").missing_targets == 1
+
+
 def test_fragments() -> None:
     assert is_fragment("Breastfeeding.")
     assert is_fragment("How to store Examplozan")

@@ -98,3 +98,13 @@ def test_how_does_it_work_is_answered_from_the_mechanism_section(
         "12 CLINICAL PHARMACOLOGY › 12.1 Mechanism of Action"
     ], answer.citations
     assert "xanthine oxidase" in answer.text
+
+
+def test_a_compound_spelt_closed_matches_its_hyphenated_spelling() -> None:
+    """ "breastfeeding" in the question, "breast-feeding" in the leaflet: both are indexed
+    as one closed word, so the lexical side finds the passage either way."""
+    from monorag.text import tokenize
+
+    assert "breastfeed" in tokenize("Tell your doctor if you are breast-feeding.")
+    assert tokenize("breastfeeding?") == ["breastfeed"]
+    assert tokenize("days 1-21") == ["day", "1-21", "1", "21"]  # numbers keep their hyphen

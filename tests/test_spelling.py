@@ -133,3 +133,20 @@ def test_a_misspelt_question_is_answered_from_the_section_it_means(
     assert not answer.abstained
     assert "mechanism" in answer.question
     assert any("Mechanism of Action" in c.section for c in answer.citations), answer
+
+
+def test_a_typo_of_a_clinicians_term_the_corpus_lacks_is_respelt_and_spelt_out(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """The leaflet says "asthma", never "asthmatic": the speller still knows the terms the
+    planner spells out, so "asthamtic" becomes "asthmatic (asthma)"."""
+    leaflet = MONOGRAPH.replace(
+        "## **Storage**",
+        "## **Warnings**\n\nDo not take zorvatide if you have asthma or other breathing "
+        "problems.\n\n## **Storage**",
+    )
+    engine = engine_over(tmp_path, {"zorvatide.md": leaflet}, hash_embedder)
+    answer = engine.ask("zorvatide in an asthamtic?")
+    assert "asthmatic (asthma)" in answer.question
+    assert not answer.abstained
+    assert "asthma or other breathing problems" in answer.text
