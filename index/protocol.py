@@ -43,6 +43,9 @@ class FileEntry:
     chunks: int
     last_modified: str
     indexed_at: float
+    acronyms: str = ""
+    """The acronyms the file defines, as a JSON object (short form -> long form); empty in
+    a store written before they were read (re-ingest to read them)."""
 
     def metadata(self) -> dict[str, Any]:
         """The entry as flat metadata (what Chroma stores for a manifest record)."""

@@ -168,7 +168,8 @@ class Store(IndexRecord):
         for ids, metas in self._pages(self.manifest, include=["metadatas"]):
             for id_, meta in zip(ids, metas, strict=True):
                 if id_ != META_ID:
-                    out[id_] = FileEntry(**{f: meta[f] for f in FileEntry.__dataclass_fields__})
+                    fields = FileEntry.__dataclass_fields__
+                    out[id_] = FileEntry(**{f: meta[f] for f in fields if f in meta})
         return out
 
     # -- writing ------------------------------------------------------------------------------

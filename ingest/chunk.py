@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from monorag import text as _text
+from monorag.ingest import acronyms as _acronyms
 from monorag.ingest import parse as _parse
 from monorag.text import blocks, is_lead_in, is_list_item, lost_lead_in, sentences
 from monorag.types import FAQ_SECTION, SEP, Chunk, ChunkKind, Monograph, chunk_id
@@ -26,7 +27,7 @@ def _reading() -> str:
     file (a heading it missed, a list it split) for as long as the file is not edited.
     """
     digest = hashlib.sha256()
-    for module in (_parse, sys.modules[__name__], _text):
+    for module in (_parse, _acronyms, sys.modules[__name__], _text):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:16]
 

@@ -18,6 +18,7 @@ import frontmatter
 import yaml
 
 from monorag.errors import ParseError
+from monorag.ingest.acronyms import defined_in
 from monorag.text import clean_heading, normalise_question, squash, strip_markup, tidy_lines
 from monorag.types import FAQ, Monograph, Section
 
@@ -157,6 +158,9 @@ def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> 
     if not any(s.text for top in sections for s in top.walk()) and not faqs:
         raise ParseError(path, "no section text and no FAQ pairs: nothing to index")
     aliases = _aliases(title, description, sections)
+    acronyms = defined_in(
+        "\n".join([description, *(s.text for top in sections for s in top.walk())])
+    )
     key = str(path.resolve()) if path.exists() else str(path)
     return Monograph(
         title=title,
@@ -169,6 +173,7 @@ def parse_bytes(data: bytes, *, path: Path | str, source: str | None = None) -> 
         sections=sections,
         sha256=file_sha256(data),
         warnings=warnings,
+        acronyms=acronyms,
     )
 
 

@@ -10,6 +10,7 @@ is still indexed.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -319,6 +320,7 @@ def _commit_group(
             chunks=len(chunks),
             last_modified=mono.last_modified,
             indexed_at=now(),
+            acronyms=json.dumps(mono.acronyms, sort_keys=True),
         )
         end = offset + len(chunks)
         files.append((entry, chunks, vectors[offset:end], unit_vectors[offset:end]))

@@ -70,6 +70,8 @@ class Monograph:
     """Top-level sections; the FAQ section of the body is parsed into ``faqs`` instead."""
     sha256: str
     warnings: list[str] = field(default_factory=list)
+    acronyms: dict[str, str] = field(default_factory=dict)
+    """Acronyms its text defines ("NSCLC" -> "non-small cell lung cancer")."""
 
     def all_sections(self) -> list[Section]:
         """Every section of the body in document order."""

@@ -14,6 +14,7 @@ snapshot, and building an LLM client, are serialised.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -28,6 +29,7 @@ from monorag.index.lexical import LexicalIndex
 from monorag.index.store import FileEntry, lexical_dir
 from monorag.lexicon import shared_lexicon
 from monorag.qa.abstention import CALIBRATION_FILE, AbstentionPolicy
+from monorag.qa.acronyms import Acronyms
 from monorag.qa.answer import ExtractiveAnswerer, scoring
 from monorag.qa.answerers import AnswerContext, Answerer, answerer_name, get_answerer
 from monorag.qa.conversation import Conversation, Turn
@@ -130,6 +132,10 @@ class Engine:
         retriever = Retriever(
             self.store, lexical, cache.chunk_vectors, files, self.settings.retrieve
         )
+
+        def is_drug(word: str) -> bool:
+            return self.lexicon.is_drug(word) or drugs.names_a_monograph(word)
+
         return _Snapshot(
             revision=revision,
             files=files,
@@ -144,7 +150,12 @@ class Engine:
                 Speller(
                     {**dict.fromkeys(TERMS, 1), **lexical.frequencies()},
                     self._english,
-                    lambda w: self.lexicon.is_drug(w) or drugs.names_a_monograph(w),
+                    is_drug,
+                ),
+                Acronyms(
+                    {k: json.loads(f.acronyms) for k, f in files.items() if f.acronyms},
+                    self._english,
+                    is_drug,
                 ),
             ),
             retriever=retriever,

@@ -18,6 +18,7 @@ from monorag.embed import Embedder
 from monorag.errors import EmptyQuestionError, MonoragError
 from monorag.index.store import FileEntry
 from monorag.qa.abstention import AbstentionPolicy
+from monorag.qa.acronyms import Acronyms
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
 from monorag.qa.parts import parts_of
@@ -85,15 +86,18 @@ class Planner:
         policy: AbstentionPolicy,
         mentions: Callable[[str, Collection[str]], bool] = lambda _name, _docs: False,
         speller: Speller | None = None,
+        acronyms: Acronyms | None = None,
     ) -> None:
         """``mentions(name, docs)`` tells whether those monographs' text names a drug;
-        ``speller`` respells typos of ordinary words (none: questions are taken as typed)."""
+        ``speller`` respells typos of ordinary words (none: questions are taken as typed);
+        ``acronyms`` spells out the acronyms the monographs define."""
         self.drugs = drugs
         self.files = files
         self.embedder = embedder
         self.policy = policy
         self.mentions = mentions
         self.speller = speller
+        self.acronyms = acronyms
 
     def plan(
         self,
@@ -116,11 +120,18 @@ class Planner:
         # filters nothing).
         drug = clean(drug)[:MAX_DRUG_CHARS] if drug else None
         lookup = self.drugs.resolve(drug) if drug else self.drugs.find(question)
+        last = conversation.last_with_drugs() if conversation and not drug else None
+        in_play = lookup.docs or (list(last.docs) if last is not None else [])
+        if self.acronyms is not None and in_play:
+            # Read with the definitions of the monographs asked about (a follow-up's: the
+            # previous turn's), before the corpus's. A question about no drug in
+            # particular searches every monograph, and one of them writes the acronym.
+            spelt = self.acronyms.spelt_out(question, in_play, lambda t: self.mentions(t, in_play))
+            question = spelt if len(spelt) <= MAX_QUESTION_CHARS else question
         query = Query(question=question, text=question)
         if drug and not lookup.matches:
             query.decided = self.policy.filter_matches_nothing(question, drug)
             return query
-        last = conversation.last_with_drugs() if conversation and not drug else None
         # What is searched for: the question, with a misspelt co-drug spelt as the
         # monographs in play spell it (the words of the text must match theirs).
         asked = question

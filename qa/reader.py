@@ -867,8 +867,9 @@ def names_scope(asked: frozenset[str], phrase: list[str]) -> bool:
 
 def asked_scope(question: str) -> list[str]:
     """The indication a dose question names ("dose for generalized anxiety disorder" ->
-    ["generalized", "anxiety", "disorder"]), or [] (see ``scope_words``)."""
-    phrases = scope_words(question)
+    ["generalized", "anxiety", "disorder"]), or [] (see ``scope_words``). What the planner
+    spelt out in brackets is part of the phrase ("for CAP (community-acquired pneumonia)")."""
+    phrases = scope_words(question.replace("(", " ").replace(")", " "))
     return phrases[0] if phrases else []
 
 
