@@ -717,12 +717,21 @@ class ExtractiveAnswerer:
                     open_question and not sub_population(intent, (nxt.text, lead.text))
                 ):
                     chosen.append(nxt)
-        # A dose sentence continued by the next one ("This is increased to ...") brings it.
+        # The same for cases stated sentence by sentence ("If it is less than 12 hours
+        # since ..., take it" / "If it is more than 12 hours ..., skip it"): a question
+        # naming no case gets the other side of the line the best one draws.
+        if open_question:
+            for near in _neighbours(best, layouts):
+                if _other_case(best, near) and not _holds(chosen, near):
+                    chosen.append(near)
+        # A dose sentence continued by the next one ("This is increased to ...") brings it,
+        # and so on down the schedule ("From the fourth week on, the usual dose is ...").
         if "amount" in intent.targets:
             for unit in list(chosen):
                 nxt = _continuation(unit, layouts)
-                if nxt is not None and not _holds(chosen, nxt):
+                while nxt is not None and not _holds(chosen, nxt) and len(chosen) < STEPS:
                     chosen.append(nxt)
+                    nxt = _continuation(nxt, layouts)
         # A dose answer states the schedule the passage gives beside the amount: the
         # sentence before or after it ("... repeated in 21-day cycles", "every day for 5
         # days, then 3 weeks without"), when it is about no other case.
@@ -1262,12 +1271,21 @@ def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) ->
     ):
         return None
     nxt = _at(unit, layouts, unit.index + 1)
-    if _NEEDS_CONTEXT.match(nxt.text) and TARGETS["amount"][1].search(nxt.text):
+    steps = _NEEDS_CONTEXT.match(nxt.text) or _CONTINUES.match(nxt.text) or _STEP.match(nxt.text)
+    if steps and TARGETS["amount"][1].search(nxt.text):
         return nxt
     return None
 
 
-_DIGIT = re.compile(r"\d")
+_STEP = re.compile(
+    r"^(?:from (?:the )?(?:\w+ )?(?:week|day|month|cycle)s?(?: \d+)?|after (?:\w+ ){0,2}"
+    r"(?:days?|weeks?|months?|cycles?)|(?:in|during) (?:the )?\w+ (?:week|day|month|cycle))\b",
+    re.IGNORECASE,
+)
+"""A sentence that opens with the next step of a schedule ("From the fourth week on, ...",
+"After 2 weeks, ..."): with an amount, it continues the dose sentence before it."""
+STEPS = 6
+"""A schedule continued step by step is quoted up to this many statements in all."""
 SHORT_CASES = 3
 """A list of at most this many items, each of at most ``ITEM_WORDS`` words in its first
 sentence, after a lead-in ending in ":", is a list of cases quoted whole."""
@@ -1330,6 +1348,22 @@ def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> l
         if 0 <= i < len(layout) and layout[i][2] == unit.item
     ]
     return [u for u in near if quotable(u.text)]
+
+
+_CASE_LINE = re.compile(
+    r"^\s*(?:if|when|for|in)\b[^.;]{0,80}?\b(?:less|more|fewer|greater|under|over|below|above|"
+    r"within|after|before|up to|at least)\b[^.;\d]{0,12}(\d+(?:[.,]\d+)?\s*[a-z%/]+)",
+    re.IGNORECASE,
+)
+"""A sentence stating a case by a bound ("If it is less than 12 hours since ..."): the
+bound, with its unit."""
+
+
+def _other_case(unit: Unit, near: Unit) -> bool:
+    """``near`` states the other side of the bound ``unit`` states (the same number and
+    unit: "less than 12 hours" and "more than 12 hours")."""
+    mine, theirs = _CASE_LINE.match(unit.text), _CASE_LINE.match(near.text)
+    return bool(mine and theirs and mine.group(1).lower() == theirs.group(1).lower())
 
 
 def _preceding(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> Unit | None:

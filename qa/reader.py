@@ -129,6 +129,13 @@ def _range_patterns(unit: str) -> list[tuple[re.Pattern[str], str]]:
 
 
 _RANGES = {m: _range_patterns(u) for m, u in _MEASURE_UNITS.items()}
+_HOURS = r"(?:hours?|hrs?|h)\b"
+_RANGES["delay"] = [
+    *_range_patterns(_HOURS),
+    (_rx(rf"\bwithin\s*(\d+(?:[.,]\d+)?)\s*{_HOURS}"), "below"),
+]
+"""How long after a dose was due: the hours a missed-dose case is stated for."""
+_Q_DELAY = _rx(r"\b(\d+(?:\.\d+)?)\s*-?\s*(?:h|hrs?|hours?)\b")
 # Infants' ages are stated in months ("3 to 6 months, 8 to 10 mcg/kg/day").
 _AGE_MONTHS = _range_patterns(r"months?(?:\s+(?:of age|old))?(?!\s+(?:after|before|of treatment))")
 
@@ -267,7 +274,8 @@ _NUMBER = (
 TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "missed": (
         _rx(
-            r"\b(?:miss\w*|forg[eo]t\w*|skipp?ed|remembered)\b|"
+            r"\b(?:miss\w*|forg[eo]t\w*|skipp?ed|remembered)\b|\b(?:was|were) due\b|"
+            r"\bnow or (?:skip|wait)\b|"
             # "14 hrs late", "how late can she take it": not "late in pregnancy"
             r"\b(?:\d+\s*(?:h|hrs?|hours?|days?|d|wks?|weeks?)|how|too|was|is|ran)\s+late\b"
         ),
@@ -278,6 +286,16 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _rx(
             r"\b(?:overdos\w*|too much|too many|antidote|rescue)\b|"
             r"\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b"
+        ),
+    ),
+    "antidote": (
+        _rx(
+            r"\b(?:antidotes?|reversal|revers(?:e|ing) (?:the |its |an? )?(?:effects?|"
+            r"anticoagula\w*|bleed\w*|overdose|toxicity)|rescue (?:therapy|treatment|agent))\b"
+        ),
+        _rx(
+            r"\b(?:antidotes?|revers\w*|rescue|counteract\w*|diminish\w* the toxicity|"
+            r"neutrali[sz]\w*)\b"
         ),
     ),
     "frequency": (
@@ -366,6 +384,7 @@ STATED_ONLY_AS_ITSELF = {
     "missed": "what to do about a missed dose",
     "overdose": "what to do after an overdose",
     "half_life": "a half-life",
+    "antidote": "an antidote or reversal agent",
 }
 """Targets that a statement answers only by speaking of them (a missed dose, an overdose, a
 half-life), with how a refusal names what is not stated: when no candidate statement nor
@@ -391,6 +410,8 @@ def states_target(target: str, layers: tuple[str, ...]) -> bool:
 _SUPERSEDES = {
     "missed": ("amount", "regimen"),
     "overdose": ("amount", "regimen"),
+    # An antidote is the overdose question's target: the overdose's description is not it.
+    "antidote": ("overdose", "amount", "regimen"),
     "frequency": ("value",),
     # A dose answer states its schedule anyway (``SCHEDULE`` neighbours join it).
     "amount": ("regimen",),
@@ -461,6 +482,10 @@ def intent_of(question: str) -> Intent:
         if name in targets:
             targets -= set(gone)
     measures = _question_measures(question)
+    if "missed" in targets and (late := _Q_DELAY.search(question)):
+        # "Noticed 20 hrs later": the case of a missed-dose passage that covers it
+        # ("less than 12 hours" / "more than 12 hours since you should have taken it").
+        measures["delay"] = (float(late.group(1)),) * 2
     qualifiers = _axes(question)
     if "clearance" in measures:
         qualifiers.setdefault("organ", frozenset({"renal"}))

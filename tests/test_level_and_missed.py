@@ -53,11 +53,11 @@ The recommended dose of Levelor is 20 mg once a day.
 
 ### If you forget to take Levelor
 
-If you forget a dose, take it as soon as you remember on the same day. Do not take two doses on the same day.
+If it is less than 12 hours since you should have taken the dose, take it as soon as you remember. If it is more than 12 hours since you should have taken the dose, skip the missed dose. Do not take two doses on the same day.
 
 ### If you take more Levelor tablets than you should
 
-Contact your doctor straight away: your blood pressure may fall.
+Contact your doctor straight away: your blood pressure may fall. Your doctor may give you a medicine called naloxamine to reverse the effects of Levelor.
 """  # noqa: E501
 
 
@@ -137,9 +137,46 @@ def test_a_missed_dose_spoken_of_is_answered(engine: Engine) -> None:
     assert not answer.abstained and "as soon as you remember" in answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "said", "not_said"),
+    [
+        (
+            "levelor was due this morning, its been about 5 hrs - take it now or skip?",
+            "as soon as you remember",
+            "skip the missed dose",
+        ),
+        (
+            "levelor forgotten, noticed 20 hrs later - take it?",
+            "skip the missed dose",
+            "as soon as you remember",
+        ),
+    ],
+)
+def test_a_missed_dose_question_gets_the_case_for_how_late_it_is(
+    engine: Engine, question: str, said: str, not_said: str
+) -> None:
+    """ "5 hrs" is the "less than 12 hours" case, "20 hrs" the other: quoting the
+    neighbouring case tells the patient the opposite."""
+    assert intent_of(question).targets == {"missed"}
+    answer = engine.ask(question)
+    assert not answer.abstained
+    assert said in answer.text and not_said not in answer.text
+
+
 def test_an_overdose_is_spoken_of_in_more_than_one_way(engine: Engine) -> None:
     """A leaflet's "If you take more X tablets than you should" speaks of an overdose."""
     answer = engine.ask("levelor overdose - what happens?")
     assert not answer.abstained and "blood pressure" in answer.text
     answer = engine.ask("kalinor overdose - what happens?")
     assert answer.abstained and "does not state what to do after an overdose" in answer.text
+
+
+def test_an_antidote_question_is_answered_by_the_antidote_or_refused(engine: Engine) -> None:
+    """ "Reversal agent?" asks for what treats the overdose, not what it does: the
+    description of an overdose ("your blood pressure may fall") does not answer it."""
+    assert intent_of("levelor overdose - antidote?").targets == {"antidote"}
+    assert intent_of("does it reverse bone loss?").targets == frozenset()
+    answer = engine.ask("levelor overdose - any antidote?")
+    assert not answer.abstained and "naloxamine" in answer.text
+    answer = engine.ask("kalinor overdose - any antidote?")
+    assert answer.abstained and "does not state an antidote" in answer.text

@@ -77,3 +77,31 @@ def test_a_question_naming_its_case_gets_no_other_case(engine: Engine) -> None:
     """ "Noticed 14 hours late" names its case: the other case is its neighbour."""
     answer = engine.ask("casewin missed dose, noticed 14 hrs late")
     assert not ("within 12 hours" in answer.text and "12 hours or more" in answer.text)
+
+
+TITRATED = """---
+title: Stepzantine
+description: >-
+  Stepzantine is a test medicine for dementia written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to take Stepzantine
+
+The usual starting dose is half a tablet once a day (5 mg) for the first week. This is increased to one tablet once a day (10 mg) in the second week. From the third week on, the usual dose is 2 tablets once a day (20 mg). Swallow the tablets with some water.
+"""  # noqa: E501 - a leaflet's lines are as long as its paragraphs
+
+
+def test_a_schedule_is_quoted_step_by_step_to_its_last_dose(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "From the third week on, ..." continues the schedule as "This is increased to" does:
+    without it, the answer stops at the second week's dose."""
+    folder = tmp_path_factory.mktemp("titrated")
+    engine = engine_over(folder, {"stepzantine.md": TITRATED}, hash_embedder)
+    answer = engine.ask("stepzantine titration schedule")
+    assert not answer.abstained
+    for dose in ("5 mg", "10 mg", "20 mg"):
+        assert dose in answer.text
+    assert "Swallow" not in answer.text
