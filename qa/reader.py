@@ -326,7 +326,8 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _rx(r"\b(?:food|meals?|empty stomach|with milk|breakfast|eating)\b"),
         _rx(
             r"\b(?:food|meals?|empty stomach|eat\w*|fasting|breakfast|dinner|fed)\b|"
-            r"(?<!breast )\bmilk\b"
+            # not the milk a drug passes into ("breast milk", "human milk")
+            r"(?<!breast )(?<!breast-)(?<!human )(?<!mother's )(?<!maternal )\bmilk\b"
         ),
     ),
     "storage": (
@@ -406,6 +407,13 @@ def states_target(target: str, layers: tuple[str, ...]) -> bool:
     return bool(TARGETS[target][1].search(" ".join(layers)))
 
 
+_BARE_OFTEN = _rx(r"\bhow often\b")
+_EFFECT_CONTEXT = _rx(
+    r"\b(?:gets?|getting|happens?|happening|occurs?|occurring|develops?|side effects?|adverse|"
+    r"reactions?|risk|incidence|cases?)\b"
+)
+"""Words that make a bare "how often" ask about an effect's frequency, not a schedule."""
+
 # A target another one implies away: "missed dose" asks about missing, not an amount.
 _SUPERSEDES = {
     "missed": ("amount", "regimen"),
@@ -478,6 +486,9 @@ class Intent:
 def intent_of(question: str) -> Intent:
     """Parse a clinician's question: its targets, qualifiers and measures."""
     targets = {name for name, (asks, _) in TARGETS.items() if asks.search(question)}
+    if "regimen" in targets and _EFFECT_CONTEXT.search(question) and _BARE_OFTEN.search(question):
+        # "Myocarditis after X - how often and who gets it": how often it happens.
+        targets = (targets - {"regimen"}) | {"frequency"}
     for name, gone in _SUPERSEDES.items():
         if name in targets:
             targets -= set(gone)

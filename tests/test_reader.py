@@ -122,6 +122,9 @@ def test_how_often_and_food_are_targets_of_their_own() -> None:
     meals = intent_of("timing with meals?")
     assert fit(meals, "Take it 1 hour before meals.").missing_targets == 0
     assert fit(meals, "It passes into breast milk.").missing_targets == 1
+    assert fit(meals, "Tetracyclines are excreted in human milk.").missing_targets == 1
+    # A bare "how often" beside an effect asks how often the effect happens.
+    assert intent_of("myocarditis after it - how often and who gets it").targets == {"frequency"}
 
 
 def test_fragments() -> None:
