@@ -736,8 +736,15 @@ class ExtractiveAnswerer:
         # sentence before or after it ("... repeated in 21-day cycles", "every day for 5
         # days, then 3 weeks without"), when it is about no other case.
         if intent.targets == {"amount"}:
-            for unit in [c for c in chosen if _states_amount(c)]:
+            # A schedule told over several sentences ("every day for 5 days, then 3 weeks
+            # without" / "This is called a treatment cycle and it is repeated every 4
+            # weeks") is followed on: a schedule line brings the one after it.
+            queue = [c for c in chosen if _states_amount(c)]
+            for unit in queue:
+                onward = not _states_amount(unit)
                 for near in _neighbours(unit, layouts):
+                    if onward and near.index < unit.index:
+                        continue
                     if len(chosen) >= self.settings.max_sentences + 2:
                         break
                     if _holds(chosen, near):
@@ -753,6 +760,8 @@ class ExtractiveAnswerer:
                     ):
                         continue
                     chosen.append(near)
+                    if near.index > unit.index:
+                        queue.append(near)
 
         # One short sentence is seldom the whole statement: the rest of its paragraph or
         # item ("... you can crush it." + "Mix it with water or apple sauce"), else the

@@ -57,6 +57,9 @@ class Query:
     terms: str = ""
     """The question's own words without drug names (statement overlap is scored on them)."""
     barred: bool = False
+    dosing: bool = False
+    """The question asks for a dose: the monograph's dosing section is searched as well
+    (``Retriever._dosing``)."""
     """The question asks who must not take the drug (``WHO_NOT``): the passages that bar
     it are searched for by their wording as well."""
     phrased: str = ""
@@ -304,10 +307,10 @@ def _phrase(query: Query, question: str) -> None:
     in other words would then lack them). Only the contraindications' wording also joins
     the embedded focus: "who shouldn't be on X" says nothing else; a target's wording
     there would move every statement's similarity, not just find the passage."""
-    query.phrased = " ".join(
-        SEARCHED_AS[t] for t in sorted(intent_of(question).targets) if t in SEARCHED_AS
-    )
+    targets = intent_of(question).targets
+    query.phrased = " ".join(SEARCHED_AS[t] for t in sorted(targets) if t in SEARCHED_AS)
     query.barred = bool(WHO_NOT.search(question))
+    query.dosing = "amount" in targets
     if query.barred:
         # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
         # searched for as monographs introduce their contraindications, and statements

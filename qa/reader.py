@@ -167,7 +167,8 @@ VERDICT = _rx(
 """A statement that settles a sub-population's dose question without an amount ("no dose
 adjustment", "should not be used")."""
 COMPOSITION = _rx(
-    r"\beach\b[^.;]{0,80}\bcontains?\b|\bcontains? \d|\bequivalent to \d|\bpack(?:s|\s+size)\b"
+    r"\beach\b[^.;]{0,80}\bcontains?\b|\bcontains? \d|\bequivalent to \d|"
+    r"\bpack(?:s|\s+size)\b|\bsupplied (?:in|as)\b[^.;]{0,60}\bcontaining \d"
 )
 """What a tablet or vial contains (its strength, a pack size): never a dose or a level."""
 LIMIT = _rx(

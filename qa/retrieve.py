@@ -35,6 +35,13 @@ DOMINANT_SHARE = 0.6
 this share of the retrieval score of the top passages to be answered from alone."""
 
 MENTIONING = 2
+DOSING = 2
+"""Passages of a monograph's dosing section added for a dose question that reached none."""
+_DOSING = re.compile(
+    r"\b(?:dosage|dosing|posology|how (?:to|is|are|much)\b.{0,30}\b(?:take|use|given|"
+    r"administ\w*|inject\w*|inhal\w*|apply)\w*)",
+    re.IGNORECASE,
+)
 """Passages naming a co-drug of the question added to its evidence, per co-drug."""
 
 
@@ -91,6 +98,8 @@ class Retriever:
                 evidence += self._mentioning(query.codrugs, query.docs, query.exclude, evidence)
             if query.barred and query.docs is not None:
                 evidence += self._barring(query.docs, query.exclude, evidence)
+            if query.dosing and query.docs is not None:
+                evidence += self._dosing(query.docs, query.exclude, evidence)
             if query.docs is not None and len(set(query.named.values())) > 1:
                 evidence += self._together(query, evidence)
             return Retrieval(evidence, titles)
@@ -171,6 +180,28 @@ class Retriever:
                 continue
             if _bars(chunk):
                 seen.add(chunk.doc)
+                if chunk.id not in taken:
+                    out.append(Evidence(chunk=chunk, score=floor))
+        return out
+
+    def _dosing(
+        self, docs: Collection[str], exclude_faq_of: Collection[str], have: list[Evidence]
+    ) -> list[Evidence]:
+        """For a dose question: the first passages of the dosing section of each of
+        ``docs`` whose dosing section the search did not reach ("decitabine aml regimen"
+        finds what AML is and the vial's strength; "How to take" names neither)."""
+        reached = {e.chunk.doc for e in have if _DOSING.search(e.chunk.section)}
+        candidates = self._allowed([d for d in docs if d not in reached], exclude_faq_of)
+        taken = {e.chunk.id for e in have}
+        floor = min((e.score for e in have), default=0.0)
+        out: list[Evidence] = []
+        count: dict[str, int] = defaultdict(int)
+        for position in candidates:
+            chunk = self.lexical.chunks[int(position)]
+            if chunk.kind != "section" or count[chunk.doc] >= DOSING or not self._current(chunk):
+                continue
+            if _DOSING.search(chunk.section):
+                count[chunk.doc] += 1
                 if chunk.id not in taken:
                     out.append(Evidence(chunk=chunk, score=floor))
         return out
