@@ -39,6 +39,7 @@ from monorag.qa.reader import (
     clause_for,
     fit,
     intent_of,
+    is_fragment,
     names_asked_scope,
     names_phrase,
     other_scope,
@@ -444,8 +445,12 @@ class ExtractiveAnswerer:
         undosed = no_dose and not (naming or unstated)
         if intent.asked and not (naming or unstated) and not _carries_asked(best):
             # "What % ...?", "how many weeks ...?": a statement without a number of that
-            # kind answers something else, however close its words.
-            carrying = [u for u in top if _carries_asked(u)]
+            # kind answers something else, however close its words. Beyond the re-ranked
+            # few, the best statement's own passage may state it ("Do not store above 25 C"
+            # beside "Keep it in the carton").
+            carrying = [u for u in top if _carries_asked(u)] or [
+                u for u in units if _carries_asked(u) and u.evidence is top[0].evidence
+            ]
             if carrying:
                 best = max(carrying, key=lambda u: u.score)
             else:
@@ -735,14 +740,15 @@ class ExtractiveAnswerer:
         # A dose answer states the schedule the passage gives beside the amount: the
         # sentence before or after it ("... repeated in 21-day cycles", "every day for 5
         # days, then 3 weeks without"), when it is about no other case.
-        if intent.targets == {"amount"}:
-            # A schedule told over several sentences ("every day for 5 days, then 3 weeks
-            # without" / "This is called a treatment cycle and it is repeated every 4
-            # weeks") is followed on: a schedule line brings the one after it.
-            queue = [c for c in chosen if _states_amount(c)]
+        if "amount" in intent.targets:
+            # A schedule told over several sentences or items ("every day for 5 days, then
+            # 3 weeks without" / "This is called a treatment cycle and it is repeated every
+            # 4 weeks") is followed on: a line of the answer that names an amount brings
+            # the schedule after it, and that schedule line the next.
+            queue = [c for c in chosen if TARGETS["amount"][1].search(c.text)]
             for unit in queue:
                 onward = not _states_amount(unit)
-                for near in _neighbours(unit, layouts):
+                for near in [*_neighbours(unit, layouts), *_next_item(unit, layouts)]:
                     if onward and near.index < unit.index:
                         continue
                     if len(chosen) >= self.settings.max_sentences + 2:
@@ -808,6 +814,8 @@ class ExtractiveAnswerer:
                 if not lead or key in seen:
                     continue
                 seen.add(key)
+                if _SUBHEADING.match(lead) and is_fragment(lead):
+                    continue  # "How much to use", "What X contains": a heading, no statement
                 if not any(
                     c.evidence is unit.evidence and c.index == at and c.text == lead for c in chosen
                 ):
@@ -1345,6 +1353,26 @@ def _joined(text: str, layout: list[tuple[int, int, int]], i: int) -> bool:
 def _holds(chosen: list[Unit], unit: Unit) -> bool:
     """True when ``chosen`` already quotes the unit at ``unit``'s position."""
     return any(c.evidence is unit.evidence and c.index == unit.index for c in chosen)
+
+
+_SUBHEADING = re.compile(r"^\s*(?:how|what|when|where|which|why)\b", re.IGNORECASE)
+"""A leaflet's sub-heading run into the text ("How much to use", "What X contains"): as a
+list's lead-in it says nothing the items do not, and it is not quoted."""
+
+
+def _next_item(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:
+    """The first sentence of the list item right after ``unit``'s ("* 2 pens for each dose."
+    / "* Do this once every month for 12 months."), if ``unit`` is in a list."""
+    layout = layouts[unit.evidence.chunk.id]
+    if not unit.item:
+        return []
+    i = unit.index + 1
+    while i < len(layout) and layout[i][2] == unit.item:
+        i += 1
+    if i < len(layout) and layout[i][2] == unit.item + 1:
+        near = _at(unit, layouts, i)
+        return [near] if quotable(near.text) else []
+    return []
 
 
 def _neighbours(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:

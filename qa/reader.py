@@ -218,6 +218,19 @@ _THRESHOLD_CUE = (
     r"\bwhat (?:\w+ ){0,2}(?<!dose )(?:level|value|concentration)\b"
 )
 LEVEL = "a level or threshold value"
+_ASKS_TEMPERATURE = _rx(
+    r"\b(?:storage|store|storing|stored|max(?:imum)?|min(?:imum)?|what|which)\s+"
+    r"temp(?:erature)?s?\b|\btemp(?:erature)?\s+range\b"
+)
+"""A question that asks for a storage temperature ("storage temp?", "max temp"), not one
+that names a condition ("how long at room temp?": a duration)."""
+TEMPERATURE_STATED = _rx(
+    r"\d\s*°?\s*[CF]\b|\d\s*degrees|\bspecial temperature\b|\broom temperature\b"
+)
+"""A statement of a storage temperature: a figure in °C ("2 C 8 C" once the sign is lost),
+room temperature, or "no special temperature storage conditions"; read in the statement
+itself (the sentence before it is about something else: "Do not freeze." / "Keep it in
+the carton")."""
 _LEVEL_STATED = _rx(
     r"\d(?:[.,]\d+)?\s*(?:mmol|µmol|micromol|mg\s*/\s*d?l|g\s*/\s*d?l|ml\s*/\s*min|%|"
     r"(?:mcg|µg|ng|micrograms?|milligrams?)\s*(?:/|per)\s*(?:ml|l|litre|liter)|meq|"
@@ -512,6 +525,9 @@ def intent_of(question: str) -> Intent:
     how_many = _HOW_MANY.search(question)
     duration = how_many.group(1).lower() if how_many else ""
     asked = _asked(question, duration)
+    temperature = bool(_ASKS_TEMPERATURE.search(question)) and not asked
+    if temperature:
+        asked = "a storage temperature"
     case = set(qualifiers.get("age", frozenset()) - {"adult"})
     if "organ" in qualifiers and ("clearance" in measures or _IMPAIRED.search(question)):
         case |= qualifiers["organ"] | qualifiers.get("severity", frozenset())
@@ -521,7 +537,8 @@ def intent_of(question: str) -> Intent:
         measures,
         bool(BROAD.search(question)),
         duration,
-        tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question)),
+        tuple(_unit_pattern(m.group(0)) for m in _ASKED_UNIT.finditer(question))
+        + ((TEMPERATURE_STATED,) if temperature else ()),
         question_words(question),
         asked,
         frozenset(case),
@@ -733,7 +750,9 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
             duration_ok = ok
         carried += ok
         absent += not ok
-    unit_missing = any(not rx.search(whole) for rx in intent.units)
+    unit_missing = any(
+        not rx.search(text if rx is TEMPERATURE_STATED else whole) for rx in intent.units
+    )
     if intent.asked == LEVEL:
         # The level and what it measures in one statement (or under its lead-in "Do not
         # take it if:"): a neighbour's number is of something else.

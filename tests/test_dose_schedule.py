@@ -82,3 +82,67 @@ def test_the_dose_is_quoted_with_its_whole_schedule_not_the_vial_strength(
 )
 def test_a_vial_supplied_containing_an_amount_is_a_strength(text: str, composition: bool) -> None:
     assert fit(intent_of("what dose?"), text).composition is composition
+
+
+MONTHLIX = """---
+title: Monthlix
+description: >-
+  Monthlix is a test injection for osteoporosis written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to use Monthlix
+
+Monthlix will be started by a specialist.
+
+How much to use
+
+* The recommended dose of Monthlix is 210 mg.
+* Since one pen contains 105 mg, 2 pens must be used for each dose.
+* Do this once every month for 12 months.
+
+## 5. How to store Monthlix
+
+Do not store above 25 C or below 15 C. Keep the pens in the outer carton. Since this medicine is given in the clinic, the hospital staff are responsible for its storage before use.
+"""  # noqa: E501
+
+
+@pytest.fixture(scope="module")
+def monthly(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    folder = tmp_path_factory.mktemp("monthlix")
+    return engine_over(folder, {"monthlix.md": MONTHLIX}, hash_embedder)
+
+
+def test_the_schedule_in_the_next_list_item_comes_with_the_dose(monthly: Engine) -> None:
+    """The amount's item is followed by the item that says how often and how long; the
+    list's run-in sub-heading ("How much to use") is no statement and is not quoted."""
+    answer = monthly.ask("monthlix dosing - how many pens and for how long")
+    assert not answer.abstained
+    assert "2 pens" in answer.text, answer.text
+    assert "once every month for 12 months" in answer.text
+    assert "How much to use" not in answer.text
+
+
+def test_a_storage_temperature_question_is_answered_by_the_temperature(monthly: Engine) -> None:
+    answer = monthly.ask("monthlix storage temp before the clinic visit?")
+    assert not answer.abstained
+    assert "25 C" in answer.text, answer.text
+    assert "hospital staff" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "temperature"),
+    [
+        ("holoclar storage temp?", True),
+        ("max storage temperature for the pens", True),
+        ("what temp should it be kept at", True),
+        # Room temperature is the condition here; the question asks for a duration.
+        ("pens at room temp - how long are they ok?", False),
+        ("how to store it", False),
+    ],
+)
+def test_a_question_asks_for_a_temperature_only_when_it_says_so(
+    question: str, temperature: bool
+) -> None:
+    assert (intent_of(question).asked == "a storage temperature") is temperature
