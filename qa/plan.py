@@ -57,11 +57,11 @@ class Query:
     terms: str = ""
     """The question's own words without drug names (statement overlap is scored on them)."""
     barred: bool = False
+    """The question asks who must not take the drug (``WHO_NOT``): the passages that bar
+    it are searched for by their wording as well."""
     dosing: bool = False
     """The question asks for a dose: the monograph's dosing section is searched as well
     (``Retriever._dosing``)."""
-    """The question asks who must not take the drug (``WHO_NOT``): the passages that bar
-    it are searched for by their wording as well."""
     phrased: str = ""
     """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
     says it otherwise: searched for lexically beside ``text`` (``BARRED`` also joins

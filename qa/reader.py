@@ -218,6 +218,7 @@ _THRESHOLD_CUE = (
     r"\bwhat (?:\w+ ){0,2}(?<!dose )(?:level|value|concentration)\b"
 )
 LEVEL = "a level or threshold value"
+TEMPERATURE = "a storage temperature"
 _ASKS_TEMPERATURE = _rx(
     r"\b(?:storage|store|storing|stored|max(?:imum)?|min(?:imum)?|what|which)\s+"
     r"temp(?:erature)?s?\b|\btemp(?:erature)?\s+range\b"
@@ -525,9 +526,7 @@ def intent_of(question: str) -> Intent:
     how_many = _HOW_MANY.search(question)
     duration = how_many.group(1).lower() if how_many else ""
     asked = _asked(question, duration)
-    temperature = bool(_ASKS_TEMPERATURE.search(question)) and not asked
-    if temperature:
-        asked = "a storage temperature"
+    temperature = asked == TEMPERATURE
     case = set(qualifiers.get("age", frozenset()) - {"adult"})
     if "organ" in qualifiers and ("clearance" in measures or _IMPAIRED.search(question)):
         case |= qualifiers["organ"] | qualifiers.get("severity", frozenset())
@@ -557,7 +556,7 @@ def _asked(question: str, duration: str) -> str:
         # measurement without one is not an answer).
         if re.search(_LAB, question, _I) and re.search(_THRESHOLD_CUE, question, _I):
             return LEVEL
-        return ""
+        return TEMPERATURE if _ASKS_TEMPERATURE.search(question) else ""
     said = unit.group(0)
     if said == "%" or said.lower().startswith("percent"):
         return "a percentage"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ DOMINANT_SHARE = 0.6
 this share of the retrieval score of the top passages to be answered from alone."""
 
 MENTIONING = 2
+"""Passages naming a co-drug of the question added to its evidence, per co-drug."""
 DOSING = 2
 """Passages of a monograph's dosing section added for a dose question that reached none."""
 _DOSING = re.compile(
@@ -42,7 +43,7 @@ _DOSING = re.compile(
     r"administ\w*|inject\w*|inhal\w*|apply)\w*)",
     re.IGNORECASE,
 )
-"""Passages naming a co-drug of the question added to its evidence, per co-drug."""
+"""A dosing section's heading ("3. How to take X", "2 DOSAGE AND ADMINISTRATION")."""
 
 
 @dataclass(slots=True)
@@ -169,20 +170,7 @@ class Retriever:
         """For "who shouldn't take X": the first passage of each of ``docs`` that bars the
         drug ("Do not take X", "X must not be given", "contraindicated"), when the search
         did not find it: its words are far from the question's."""
-        candidates = self._allowed(docs, exclude_faq_of)
-        taken = {e.chunk.id for e in have}
-        floor = min((e.score for e in have), default=0.0)
-        out: list[Evidence] = []
-        seen: set[str] = set()
-        for position in candidates:
-            chunk = self.lexical.chunks[int(position)]
-            if chunk.doc in seen or not self._current(chunk):
-                continue
-            if _bars(chunk):
-                seen.add(chunk.doc)
-                if chunk.id not in taken:
-                    out.append(Evidence(chunk=chunk, score=floor))
-        return out
+        return self._first_passages(docs, exclude_faq_of, have, _bars, 1)
 
     def _dosing(
         self, docs: Collection[str], exclude_faq_of: Collection[str], have: list[Evidence]
@@ -191,16 +179,34 @@ class Retriever:
         ``docs`` whose dosing section the search did not reach ("decitabine aml regimen"
         finds what AML is and the vial's strength; "How to take" names neither)."""
         reached = {e.chunk.doc for e in have if _DOSING.search(e.chunk.section)}
-        candidates = self._allowed([d for d in docs if d not in reached], exclude_faq_of)
+        return self._first_passages(
+            [d for d in docs if d not in reached],
+            exclude_faq_of,
+            have,
+            lambda chunk: chunk.kind == "section" and bool(_DOSING.search(chunk.section)),
+            DOSING,
+        )
+
+    def _first_passages(
+        self,
+        docs: Collection[str],
+        exclude_faq_of: Collection[str],
+        have: list[Evidence],
+        wanted: Callable[[Chunk], bool],
+        per_doc: int,
+    ) -> list[Evidence]:
+        """The first ``per_doc`` current passages of each of ``docs`` that are ``wanted``,
+        in document order, less those already in ``have`` (added at its lowest score)."""
+        candidates = self._allowed(docs, exclude_faq_of)
         taken = {e.chunk.id for e in have}
         floor = min((e.score for e in have), default=0.0)
         out: list[Evidence] = []
         count: dict[str, int] = defaultdict(int)
         for position in candidates:
             chunk = self.lexical.chunks[int(position)]
-            if chunk.kind != "section" or count[chunk.doc] >= DOSING or not self._current(chunk):
+            if count[chunk.doc] >= per_doc or not self._current(chunk):
                 continue
-            if _DOSING.search(chunk.section):
+            if wanted(chunk):
                 count[chunk.doc] += 1
                 if chunk.id not in taken:
                     out.append(Evidence(chunk=chunk, score=floor))
