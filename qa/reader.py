@@ -836,7 +836,8 @@ _WHO = (
     r"(?:adults?|patients?|children|child|adolescents?|people|persons?|infants?|neonates?|"
     r"women|men|those|individuals|subjects)"
 )
-_PHRASE = r"([^,.;:()\d]+)"
+# No number ends a phrase inside a word: "for t2dm with nephropathy", "for her2+ cancer".
+_PHRASE = r"([^,.;:()\d]+(?:(?<=[a-z])\d+(?=[a-z+])[^,.;:()\d]*)*)"
 _SCOPES = (
     _rx(rf"\b{_WHO}\b[^,.;:()]{{0,40}}?\bwith\s+{_PHRASE}"),
     _rx(rf"\b(?:treatment|management|prevention|prophylaxis|control) of\s+{_PHRASE}"),
