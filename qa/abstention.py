@@ -145,21 +145,14 @@ class AbstentionPolicy:
         """The question names a drug that neither has a monograph nor appears in the
         monographs it is asked about: nothing here says anything about it."""
         joined = ", ".join(names)
+        where = " and ".join(titles)
+        subject = f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"
         return abstain(
             question,
-            f"{_monographs_do(titles)} not mention {joined}, "
-            f"and there is no monograph for {joined} here.",
+            f"{subject} not mention {joined}, and there is no monograph for {joined} here.",
             searched=list(titles),
             note=f"not in the index and not mentioned: {joined}",
         )
-
-    @staticmethod
-    def unnamed(names: list[str], titles: list[str]) -> str:
-        """The first line of an answer to a question about a drug the monographs asked
-        about do not name (there is no monograph for it either): what they say may apply
-        through the drug's class, which the reader has to judge."""
-        their = "their" if len(titles) > 1 else "its"
-        return f"{_monographs_do(titles)} not name {', '.join(names)}; {their} nearest statements:"
 
     @staticmethod
     def filter_matches_nothing(question: str, drug: str) -> Answer:
@@ -183,9 +176,3 @@ class AbstentionPolicy:
         else:
             text = f"Which drug do you mean? Perhaps {names[0]}."
         return abstain(question, text, searched=[], note="evidence split between monographs")
-
-
-def _monographs_do(titles: list[str]) -> str:
-    """ "The X monograph does" / "The X and Y monographs do": a sentence's subject."""
-    where = " and ".join(titles)
-    return f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"

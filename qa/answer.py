@@ -285,11 +285,7 @@ class ExtractiveAnswerer:
         ]
         if not whole and not answered:
             trace.decided_by = "policy"
-            refusal = (
-                self.policy.not_mentioned(query.question, query.unnamed, query.unnamed_in)
-                if query.unnamed
-                else self.policy.unsupported(query.question, selection.support, retrieval.titles)
-            )
+            refusal = self.policy.unsupported(query.question, selection.support, retrieval.titles)
             trace.abstained_because = refusal.note
             refusal.note = note or refusal.note
             return refusal
@@ -299,11 +295,6 @@ class ExtractiveAnswerer:
         trace.decided_by = "answer"
         answer = self.compose(query.question, selection, searched=retrieval.titles, note=note)
         answer.evidence = answer.evidence or retrieval.evidence
-        if query.unnamed:
-            # Said first, in the answer itself: what follows is about what the monograph
-            # names, which the reader has to judge covers the drug asked about.
-            lead = self.policy.unnamed(query.unnamed, query.unnamed_in)
-            answer.text = f"{lead}\n\n{answer.text}"
         return answer
 
     def _selection(self, query: Query, retrieval: Retrieval) -> Selection:

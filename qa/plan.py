@@ -73,13 +73,6 @@ class Query:
     """Drugs the question names that have no monograph searched here but that the searched
     monographs mention (spelt as they spell them): the interaction or companion drug asked
     about. A statement naming one is never refused for low support."""
-    unnamed: list[str] = field(default_factory=list)
-    """Drugs the question names that neither have a monograph nor appear in the monographs
-    asked about. They may still be meant by a class those monographs name ("somatostatin
-    analogues" for octreotide, "nitrates" for isosorbide mononitrate), so the question is
-    answered from them, saying first that the drug is not named; refused, it says so."""
-    unnamed_in: list[str] = field(default_factory=list)
-    """The titles of the monographs that do not name ``unnamed``."""
     note: str = ""
     decided: Answer | None = None
     """Set when planning alone decides the answer (a refusal); nothing is retrieved."""
@@ -162,12 +155,10 @@ class Planner:
                 else:
                     absent.append(name)
             if absent and in_play:
-                # Refusing here would say "not covered" for an interaction the monograph
-                # states of the drug's class: the answerer decides, and says the drug is
-                # not named.
-                query.unnamed = absent
-                query.unnamed_in = lookup.titles or list(last.drugs if last is not None else [])
-            elif absent:
+                titles = lookup.titles or list(last.drugs if last is not None else [])
+                query.decided = self.policy.not_mentioned(question, absent, titles)
+                return query
+            if absent:
                 query.decided = self.policy.no_monograph(question, absent, len(self.files))
                 return query
         if not lookup.matches and not drug:

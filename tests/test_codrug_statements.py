@@ -13,8 +13,6 @@ answer. Fast tier: hash embedder, in-memory index.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from monorag.embed import HashEmbedder
@@ -206,32 +204,3 @@ def test_a_follow_up_naming_a_drug_the_conversation_does_not_mention_is_that_dru
     engine.ask("ramlexen dose?", conversation=conversation)
     query = engine.plan("and what about velotrexin?", conversation=conversation)
     assert query.codrugs == [] and set(query.named) == {"Velotrexin"}
-
-
-def test_a_co_drug_named_only_by_its_class_is_answered_saying_it_is_not_named(
-    tmp_path: Path, hash_embedder: HashEmbedder
-) -> None:
-    """A drug neither with a monograph nor named in the asked one may still be meant by a
-    class the monograph names ("nitrates" for isosorbide mononitrate): planning does not
-    refuse it; where support lets the answer through, its first line says the drug is not
-    named, so the reader judges whether the class covers it."""
-    engine = engine_over(tmp_path, {"velotrexin.md": VELOTREXIN}, hash_embedder)
-    query = engine.plan("velotrexin with tacrolimus?")
-    assert query.decided is None and query.unnamed == ["tacrolimus"]
-    answer = engine.ask("velotrexin with tacrolimus?")
-    assert not answer.abstained, answer.text
-    first = answer.text.splitlines()[0]
-    assert first == "The Velotrexin monograph does not name tacrolimus; its nearest statements:"
-    assert answer.citations and all(c.drug == "Velotrexin" for c in answer.citations)
-
-
-def test_a_follow_up_about_an_unnamed_co_drug_is_refused_naming_the_conversations_drug(
-    engine: Engine,
-) -> None:
-    """Below the threshold, the refusal says which monograph does not mention the drug: the
-    conversation's, though the follow-up does not name it."""
-    conversation = Conversation()
-    engine.ask("velotrexin dose for hypertension?", conversation=conversation)
-    answer = engine.ask("and with tacrolimus?", conversation=conversation)
-    assert answer.abstained
-    assert answer.text.startswith("The Velotrexin monograph does not mention tacrolimus")
