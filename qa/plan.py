@@ -156,9 +156,15 @@ class Planner:
                     absent.append(name)
             if absent and in_play:
                 titles = lookup.titles or list(last.drugs if last is not None else [])
-                query.decided = self.policy.not_mentioned(question, absent, titles)
-                return query
-            if absent:
+                refusal = self.policy.not_mentioned(question, absent, titles)
+                if not query.codrugs:
+                    query.decided = refusal
+                    return query
+                # The question also asks about a drug they do mention ("on fluoxetine, now
+                # needs clarithromycin"): refusing would hide what they state of that one.
+                # The answer is about it, and says the other is not mentioned.
+                query.note = refusal.text
+            elif absent:
                 query.decided = self.policy.no_monograph(question, absent, len(self.files))
                 return query
         if not lookup.matches and not drug:

@@ -204,3 +204,13 @@ def test_a_follow_up_naming_a_drug_the_conversation_does_not_mention_is_that_dru
     engine.ask("ramlexen dose?", conversation=conversation)
     query = engine.plan("and what about velotrexin?", conversation=conversation)
     assert query.codrugs == [] and set(query.named) == {"Velotrexin"}
+
+
+def test_an_unmentioned_co_drug_beside_a_mentioned_one_does_not_hide_it(engine: Engine) -> None:
+    """A question about two co-drugs, one the monograph names and one it does not: the
+    answer is about the named one (refusing would hide an interaction it states), and says
+    the other is not mentioned."""
+    answer = engine.ask("velotrexin pt on tacrolimus, now needs ciclosporin - ok?")
+    assert not answer.abstained, answer.text
+    assert "Do not take velotrexin with ciclosporin" in answer.text
+    assert "does not mention tacrolimus" in answer.note
