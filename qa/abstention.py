@@ -155,6 +155,18 @@ class AbstentionPolicy:
         )
 
     @staticmethod
+    def class_named(name: str, classes: list[str], titles: list[str]) -> str:
+        """The note of an answer about a drug the monographs asked about do not name, from
+        their statements naming its class (``monorag.qa.classes``)."""
+        where = " and ".join(titles)
+        subject = f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"
+        return (
+            f"{subject} not name {name}; what the monographs state of {' or '.join(classes)} "
+            f"is quoted, a class under which other monographs here list it."
+        )
+
+    @staticmethod
+    @staticmethod
     def filter_matches_nothing(question: str, drug: str) -> Answer:
         """The drug filter chosen names no monograph."""
         return abstain(

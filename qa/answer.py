@@ -127,6 +127,10 @@ READER = [
     W_ADJUST,
     W_CODRUG,
 ]
+SPECIFIC_GRACE = W_TARGET
+"""Support a statement that speaks of the specific thing asked (an overdose, a missed dose)
+may lack: clinicians ask "took a handful by mistake" in words far from "If you take more X
+than you should", and the statement's own words already say it answers that."""
 ITEM_WORDS = 40
 """A list item up to this length is quoted whole (all its sentences)."""
 PART_UNITS = 3
@@ -217,6 +221,10 @@ class Selection:
     targeted: bool = False
     """The best statement states every target the question asks for (a schedule, what to
     do about food ...): a part of an answered question is given on that alone."""
+    specific: bool = False
+    """The question asks for what a statement answers only by speaking of it (a missed
+    dose, an overdose, a half-life: ``STATED_ONLY_AS_ITSELF``) and the chosen statement
+    speaks of it: the second signal of abstention, worth ``SPECIFIC_GRACE`` of support."""
     unstated: str = ""
     """What the question asks for that no statement states ("a dose for severe renal
     impairment", "a percentage"): the answer is a refusal that says so."""
@@ -310,7 +318,11 @@ class ExtractiveAnswerer:
 
     def _gives(self, selection: Selection) -> bool:
         """Whether ``selection`` is an answer the policy lets through."""
-        supported = selection.codrug or self.policy.supports(selection.support)
+        supported = (
+            selection.codrug
+            or self.policy.supports(selection.support)
+            or (selection.specific and self.policy.supports(selection.support + SPECIFIC_GRACE))
+        )
         return bool(selection.units) and not selection.undosed and supported
 
     def select(
@@ -484,6 +496,8 @@ class ExtractiveAnswerer:
             targeted=bool(
                 intent.targets and best.fit and best.fit.targets and not best.fit.missing_targets
             ),
+            specific=not unstated
+            and any(states_target(t, (best.text, *best.context)) for t in specific),
             unstated=unstated,
             undosed=undosed,
         )

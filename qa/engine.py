@@ -32,6 +32,7 @@ from monorag.qa.abstention import CALIBRATION_FILE, AbstentionPolicy
 from monorag.qa.acronyms import Acronyms
 from monorag.qa.answer import ExtractiveAnswerer, scoring
 from monorag.qa.answerers import AnswerContext, Answerer, answerer_name, get_answerer
+from monorag.qa.classes import DrugClasses
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex
 from monorag.qa.plan import MAX_DRUG_CHARS, MAX_QUESTION_CHARS, Planner, Query, without_drugs
@@ -157,6 +158,7 @@ class Engine:
                     self._english,
                     is_drug,
                 ),
+                DrugClasses(retriever.passages_naming, is_drug, self.embedder.embed).named_in,
             ),
             retriever=retriever,
             extractive=extractive,

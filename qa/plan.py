@@ -90,10 +90,13 @@ class Planner:
         mentions: Callable[[str, Collection[str]], bool] = lambda _name, _docs: False,
         speller: Speller | None = None,
         acronyms: Acronyms | None = None,
+        classes: Callable[[str, Collection[str]], list[str]] = lambda _name, _docs: [],
     ) -> None:
         """``mentions(name, docs)`` tells whether those monographs' text names a drug;
         ``speller`` respells typos of ordinary words (none: questions are taken as typed);
-        ``acronyms`` spells out the acronyms the monographs define."""
+        ``acronyms`` spells out the acronyms the monographs define; ``classes(name, docs)``
+        gives the classes the corpus lists a drug under that those monographs name
+        (``DrugClasses.named_in``)."""
         self.drugs = drugs
         self.files = files
         self.embedder = embedder
@@ -101,6 +104,7 @@ class Planner:
         self.mentions = mentions
         self.speller = speller
         self.acronyms = acronyms
+        self.classes = classes
 
     def plan(
         self,
@@ -147,15 +151,31 @@ class Planner:
             # the drugs the question names, or the conversation's drug.
             in_play = lookup.docs or (last.docs if last is not None else [])
             absent = []
+            notes = []
+            titles = lookup.titles or list(last.drugs if last is not None else [])
             for name in lookup.unknown:
                 spellings = self.drugs.spellings(name) if in_play else []
                 said = [s for s in spellings if self.mentions(s, in_play)]
-                if said:
-                    query.codrugs.extend(s for s in said if s not in query.codrugs)
+                # Not named, its class may be: "antipsychotics" for quetiapine, where
+                # other monographs list quetiapine among antipsychotics. The statements
+                # naming the class answer, with a note saying the drug is not named.
+                # Looked for in the monographs that do not name it ("advil" with losartan
+                # and telmisartan: one names ibuprofen, the other only NSAIDs).
+                unnamed = [d for d in in_play if not any(self.mentions(s, [d]) for s in said)]
+                classes: list[str] = []
+                via = ""
+                for spelling in spellings if unnamed else []:
+                    found = [c for c in self.classes(spelling, unnamed) if c not in classes]
+                    classes.extend(found)
+                    via = via or (spelling if found else "")
+                if said or classes:
+                    query.codrugs.extend(s for s in [*said, *classes] if s not in query.codrugs)
                 else:
                     absent.append(name)
+                if classes:
+                    listed = name if via.lower() == name.lower() else f"{name} ({via})"
+                    notes.append(self.policy.class_named(listed, classes, self._titles(unnamed)))
             if absent and in_play:
-                titles = lookup.titles or list(last.drugs if last is not None else [])
                 refusal = self.policy.not_mentioned(question, absent, titles)
                 if not query.codrugs:
                     query.decided = refusal
@@ -163,10 +183,11 @@ class Planner:
                 # The question also asks about a drug they do mention ("on fluoxetine, now
                 # needs clarithromycin"): refusing would hide what they state of that one.
                 # The answer is about it, and says the other is not mentioned.
-                query.note = refusal.text
+                notes.insert(0, refusal.text)
             elif absent:
                 query.decided = self.policy.no_monograph(question, absent, len(self.files))
                 return query
+            query.note = " ".join(notes)
         if not lookup.matches and not drug:
             if last is not None and conversation is not None:
                 # The monographs of that turn themselves: its titles, looked up again as
@@ -197,6 +218,10 @@ class Planner:
             ]
         self._embed(query)
         return query
+
+    def _titles(self, docs: Collection[str]) -> list[str]:
+        """The titles of the monographs ``docs`` (store keys), once each."""
+        return list(dict.fromkeys(self.files[d].title for d in docs if d in self.files))
 
     def _embed(self, query: Query) -> None:
         # Within named monographs, the drug's name matches every passage: search by what

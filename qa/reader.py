@@ -297,7 +297,10 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _rx(r"\b(?:miss\w*|forg[eo]t\w*|skip\w*|remember\w*)\b"),
     ),
     "overdose": (
-        _rx(r"\b(?:overdos\w*|too much|too many|antidote|instead of)\b"),
+        _rx(
+            r"\b(?:overdos\w*|too much|too many|antidote|instead of|by mistake|accidental(?:ly)? "
+            r"(?:took|taken|swallow\w*|ingest\w*|given|injected)|a handful)\b"
+        ),
         _rx(
             r"\b(?:overdos\w*|too much|too many|antidote|rescue)\b|"
             r"\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b"
@@ -432,7 +435,8 @@ _EFFECT_CONTEXT = _rx(
 # A target another one implies away: "missed dose" asks about missing, not an amount.
 _SUPERSEDES = {
     "missed": ("amount", "regimen"),
-    "overdose": ("amount", "regimen"),
+    # "overdose ... what can come on late": late symptoms, not a late dose.
+    "overdose": ("amount", "regimen", "missed"),
     # An antidote is the overdose question's target: the overdose's description is not it.
     "antidote": ("overdose", "amount", "regimen"),
     "frequency": ("value",),

@@ -124,6 +124,23 @@ class Retriever:
         found, _ = self._naming(name, self._allowed(docs, ()))
         return bool(found.any())
 
+    def passages_naming(
+        self, name: str, docs: Collection[str] | None = None, limit: int | None = None
+    ) -> list[str]:
+        """The text of the current passages of ``docs`` (None: every monograph) that
+        contain every word of ``name``, the most relevant by BM25 first, at most ``limit``
+        (``monorag.qa.classes`` reads them)."""
+        candidates = self._allowed(docs, ())
+        found, total = self._naming(name, candidates)
+        out: list[str] = []
+        for j in np.argsort(-np.where(found, total, -1.0), kind="stable"):
+            if not found[j] or (limit is not None and len(out) >= limit):
+                break
+            chunk = self.lexical.chunks[int(candidates[j])]
+            if self._current(chunk):
+                out.append(chunk.text)
+        return out
+
     def _naming(self, name: str, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of ``candidates`` (lexical positions) contain every word of ``name``, and
         their summed BM25 score for those words."""

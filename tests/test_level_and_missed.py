@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from monorag.embed import HashEmbedder
+from monorag.qa.answer import SPECIFIC_GRACE
 from monorag.qa.engine import Engine
 from monorag.qa.reader import LEVEL, fit, intent_of
 from tests.conftest import engine_over
@@ -180,3 +181,36 @@ def test_an_antidote_question_is_answered_by_the_antidote_or_refused(engine: Eng
     assert not answer.abstained and "naloxamine" in answer.text
     answer = engine.ask("kalinor overdose - any antidote?")
     assert answer.abstained and "does not state an antidote" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pt took a handful of levelor by mistake - whats the worry",
+        "pt accidentally took 3 levelor tabs - what sx to expect?",
+        "overdose of levelor - what can come on late and how late",
+    ],
+)
+def test_an_overdose_is_asked_about_in_more_than_one_way(question: str) -> None:
+    """Clinicians rarely type "overdose"; "how late" beside it is about late symptoms, not
+    a late dose."""
+    assert intent_of(question).targets == {"overdose"}
+
+
+def test_a_statement_speaking_of_the_overdose_asked_about_needs_less_support(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """The second signal of abstention: a statement that speaks of the overdose asked
+    about is given with up to ``SPECIFIC_GRACE`` less support than the threshold asks,
+    and no more."""
+    question = "pt accidentally took 3 levelor tabs - what sx to expect?"
+    probe = engine_over(tmp_path_factory.mktemp("probe"), {"levelor.md": STATED}, hash_embedder)
+    answer = probe.ask(question)
+    assert answer.trace is not None and answer.trace.support is not None
+    support = answer.trace.support
+    for short, answered in ((SPECIFIC_GRACE / 2, True), (SPECIFIC_GRACE * 1.5, False)):
+        folder = tmp_path_factory.mktemp("grace")
+        engine = engine_over(folder, {"levelor.md": STATED}, hash_embedder, support + short)
+        given = engine.ask(question)
+        assert given.abstained is not answered, short
+        assert not answered or "blood pressure" in given.text

@@ -1,0 +1,165 @@
+"""Issue 12, class 4: a drug the monograph does not name, whose class it names.
+
+"Pt on zorvanta just started bisoprolol" where the Zorvanta monograph warns about
+beta-blockers: "the monograph does not mention bisoprolol" would hide an interaction it
+states. No vocabulary of drug classes ships in the registries; the corpus says which drugs
+a class holds wherever a monograph gives examples of one ("beta-blockers (e.g. atenolol,
+bisoprolol)"), and ``monorag.qa.classes`` reads it there. The monographs are written here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monorag.embed import Embedder
+from monorag.qa.classes import KINDS, DrugClasses, class_pattern
+from monorag.qa.engine import Engine
+from tests.conftest import engine_over
+
+ZORVANTA = """---
+title: Zorvanta
+lastModified: '2025-05-01'
+---
+## Dosage
+
+The usual zorvanta dose is 10 units once daily before breakfast.
+
+## Other Medicines
+
+Beta-blockers (used to treat high blood pressure) may weaken or hide the first warning
+symptoms of low blood sugar while you take zorvanta.
+
+Do not take zorvanta with nefazodone (an antidepressant): it raises zorvanta levels.
+
+## Side Effects
+
+Bacterial infections of the skin at the injection site are uncommon.
+"""
+
+QUELLIX = """---
+title: Quellix
+lastModified: '2025-02-01'
+---
+## Other Medicines
+
+Tell your doctor if you take beta-blockers (e.g. atenolol, bisoprolol), antidepressants
+such as fluoxetine, or medicines for bacterial infections (e.g. clarithromycin).
+
+## Dosage
+
+The usual quellix dose is 5 mg once daily.
+"""
+
+NEVER = 0.99
+"""A support threshold no answer reaches: only the co-drug rule can answer."""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+    folder = tmp_path_factory.mktemp("classes")
+    monographs = {"zorvanta.md": ZORVANTA, "quellix.md": QUELLIX}
+    return engine_over(folder, monographs, embedder, abstain_below=NEVER)  # type: ignore[arg-type]
+
+
+def test_a_drug_the_monograph_names_only_by_its_class_is_answered_from_the_class(
+    engine: Engine,
+) -> None:
+    answer = engine.ask("pt on zorvanta just started bisoprolol, anything to warn her?")
+    assert not answer.abstained, answer.text
+    assert "Beta-blockers (used to treat high blood pressure)" in answer.text
+    assert {c.drug for c in answer.citations} == {"Zorvanta"}
+    # The answer says the drug itself is not named, and which class is quoted.
+    assert "does not name bisoprolol" in answer.note and "Beta-blockers" in answer.note
+
+
+def test_a_class_word_describing_another_listed_drug_does_not_answer(engine: Engine) -> None:
+    """Zorvanta names one antidepressant ("nefazodone (an antidepressant)"): what it says
+    of nefazodone is not said of fluoxetine, which it does not name."""
+    answer = engine.ask("zorvanta with fluoxetine?")
+    assert answer.abstained
+    assert "does not mention fluoxetine" in answer.text
+
+
+def test_a_condition_before_examples_is_no_class(engine: Engine) -> None:
+    """Quellix lists clarithromycin under "medicines for bacterial infections": a
+    condition, which Zorvanta names as a side effect; no class links them."""
+    answer = engine.ask("zorvanta with clarithromycin?")
+    assert answer.abstained
+    assert "does not mention clarithromycin" in answer.text
+
+
+def test_a_drug_no_monograph_lists_under_a_class_is_still_not_mentioned(engine: Engine) -> None:
+    answer = engine.ask("zorvanta with tacrolimus?")
+    assert answer.abstained
+    assert "does not mention tacrolimus" in answer.text
+
+
+# -- the reading of classes, on text ------------------------------------------------------------
+
+
+def _classes(
+    sources: list[str], target: tuple[str, ...] = (), conditions: frozenset[str] = frozenset()
+) -> DrugClasses:
+    """Classes read from ``sources`` (other monographs) and ``target`` (the monograph
+    asked about); ``embed`` puts ``KINDS[0]`` and every phrase but ``conditions`` on one
+    axis, the other kinds and ``conditions`` on others."""
+
+    def embed(batch: list[str]) -> np.ndarray:
+        rows = []
+        for text in batch:
+            axis = KINDS.index(text) if text in KINDS else 1 if text in conditions else 0
+            rows.append(np.eye(3)[axis])
+        return np.asarray(rows)
+
+    def passages(words: str, docs: object) -> list[str]:
+        texts = list(target) if docs is not None else [*sources, *target]
+        return [t for t in texts if all(w in t.lower() for w in words.lower().split())]
+
+    return DrugClasses(passages, lambda w: w in {"atenolol", "bisoprolol", "nefazodone"}, embed)
+
+
+def test_classes_are_read_from_examples_in_brackets_after_such_as_and_after_a_drug() -> None:
+    classes = _classes(
+        [
+            "Tell your doctor if you take beta-blockers (e.g. atenolol, bisoprolol).",
+            "NSAIDs such as bisoprolol may raise potassium.",
+            "bisoprolol (a beta-blocker) may mask low blood sugar.",
+        ]
+    )
+    assert classes.of("bisoprolol") == ["beta-blockers", "nsaids", "beta-blocker"]
+
+
+def test_clauses_conditions_and_generic_words_are_no_classes() -> None:
+    classes = _classes(
+        [
+            "Medicines for bacterial infections (e.g. bisoprolol).",
+            "Medicines that lower blood pressure (e.g. bisoprolol).",
+            "Other medicines (such as bisoprolol).",
+            "Heart rhythm problems (e.g. bisoprolol).",
+            "Pain and inflammation (bisoprolol).",
+        ],
+        conditions=frozenset({"heart rhythm problems"}),
+    )
+    assert classes.of("bisoprolol") == []
+
+
+def test_a_class_is_matched_in_its_other_spellings() -> None:
+    pattern = class_pattern("beta-blockers")
+    for text in ("Beta-blockers may", "beta blockers may", "a beta-blocker"):
+        assert pattern.search(text), text
+    assert class_pattern("antipsychotics").search("antipsychotic medicines")
+    assert not class_pattern("nitrates").search("nitrogen")
+
+
+def test_only_a_plural_class_outside_a_drugs_brackets_is_named() -> None:
+    sources = ["beta-blockers (e.g. bisoprolol); antidepressants (bisoprolol)"]
+    target = (
+        "Do not take it with nefazodone (an antidepressant).",
+        "Ketoconazole, atenolol (beta-blockers) raise its levels.",
+    )
+    classes = _classes(sources, target)
+    assert classes.of("bisoprolol") == ["beta-blockers", "antidepressants"]
+    assert classes.named_in("bisoprolol", ["target"]) == []
+    named = _classes(sources, (*target, "Beta-blockers may hide low blood sugar."))
+    assert named.named_in("bisoprolol", ["target"]) == ["Beta-blockers"]
