@@ -120,11 +120,19 @@ _UPPER = r"(?:more than|greater than|above|over|at least|older than|>|≥|from)"
 def _range_patterns(unit: str) -> list[tuple[re.Pattern[str], str]]:
     num = r"(\d+(?:[.,]\d+)?)"
     return [
+        # "at least 20 kg and less than 25 kg" is one band; read first, and its text is then
+        # hidden from the one-sided patterns (which would read "20 kg and less" as <= 20).
+        (
+            _rx(
+                rf"{_UPPER}\s*{num}\s*(?:{unit})?\s*,?\s*(?:and|but|to)\s*{_LOWER}\s*{num}\s*{unit}"
+            ),
+            "band",
+        ),
         (_rx(rf"{num}\s*(?:to|-|–|and)\s*{num}\s*{unit}"), "between"),
         (_rx(rf"{_LOWER}\s*{num}\s*{unit}"), "below"),
         (_rx(rf"{_UPPER}\s*{num}\s*{unit}"), "above"),
         (_rx(rf"{num}\s*{unit}\s*(?:or|and)\s*(?:more|over|above|older|greater)"), "above"),
-        (_rx(rf"{num}\s*{unit}\s*(?:or|and)\s*(?:less|under|below|younger)"), "below"),
+        (_rx(rf"{num}\s*{unit}\s*(?:or|and)\s*(?:less|under|below|younger)(?!\s+than)"), "below"),
     ]
 
 
@@ -623,15 +631,18 @@ def _stated_ranges(text: str, measure: str) -> list[tuple[float, float]]:
     out = []
     scales = [(_RANGES[measure], 1.0)] + ([(_AGE_MONTHS, 1 / 12)] if measure == "age" else [])
     for patterns, scale in scales:
+        rest = text
         for rx, kind in patterns:
-            for m in rx.finditer(text):
+            for m in rx.finditer(rest):
                 a = float(m.group(1).replace(",", ".")) * scale
-                if kind == "between":
+                if kind in ("band", "between"):
                     out.append((a, float(m.group(2).replace(",", ".")) * scale))
                 elif kind == "below":
                     out.append((0.0, a))
                 else:
                     out.append((a, math.inf))
+            if kind == "band":
+                rest = rx.sub(lambda m: " " * len(m.group(0)), rest)
     return out
 
 

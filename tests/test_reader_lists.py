@@ -124,6 +124,19 @@ def test_the_sentence_before_with_another_cases_amount_stays_out() -> None:
     assert "40 mg" not in answer
 
 
+WEIGHT_BANDS = """Children weighing at least 20 kg and less than 25 kg: 450 mg a day.
+
+Children weighing at least 14 kg and less than 20 kg: 300 mg a day."""
+
+
+def test_a_weight_band_stated_with_at_least_and_less_than_is_one_band() -> None:
+    """A band "at least 20 kg and less than 25 kg" is [20, 25), not "20 kg and less": a 17 kg
+    child gets the band below, however close the other line is."""
+    answer = pick("examplomab dose for a 17 kg child", WEIGHT_BANDS, [0.9, 0.5])
+    assert "300 mg" in answer
+    assert "450 mg" not in answer
+
+
 GROUP_WITHOUT_COLON = """Do not take Examplomab if you
 
 * are allergic to examplomab.
