@@ -145,11 +145,10 @@ class AbstentionPolicy:
         """The question names a drug that neither has a monograph nor appears in the
         monographs it is asked about: nothing here says anything about it."""
         joined = ", ".join(names)
-        where = " and ".join(titles)
-        subject = f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"
         return abstain(
             question,
-            f"{subject} not mention {joined}, and there is no monograph for {joined} here.",
+            f"{_monographs_do(titles)} not mention {joined}, "
+            f"and there is no monograph for {joined} here.",
             searched=list(titles),
             note=f"not in the index and not mentioned: {joined}",
         )
@@ -158,14 +157,11 @@ class AbstentionPolicy:
     def class_named(name: str, classes: list[str], titles: list[str]) -> str:
         """The note of an answer about a drug the monographs asked about do not name, from
         their statements naming its class (``monorag.qa.classes``)."""
-        where = " and ".join(titles)
-        subject = f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"
         return (
-            f"{subject} not name {name}; what the monographs state of {' or '.join(classes)} "
-            f"is quoted, a class under which other monographs here list it."
+            f"{_monographs_do(titles)} not name {name}; what the monographs state of "
+            f"{' or '.join(classes)} is quoted, a class under which other monographs here list it."
         )
 
-    @staticmethod
     @staticmethod
     def filter_matches_nothing(question: str, drug: str) -> Answer:
         """The drug filter chosen names no monograph."""
@@ -188,3 +184,9 @@ class AbstentionPolicy:
         else:
             text = f"Which drug do you mean? Perhaps {names[0]}."
         return abstain(question, text, searched=[], note="evidence split between monographs")
+
+
+def _monographs_do(titles: list[str]) -> str:
+    """ "The X monograph does" / "The X and Y monographs do": a sentence's subject."""
+    where = " and ".join(titles)
+    return f"The {where} monographs do" if len(titles) > 1 else f"The {where} monograph does"

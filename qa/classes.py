@@ -105,12 +105,13 @@ class DrugClasses:
 
     def __init__(
         self,
-        passages_naming: Callable[[str, Collection[str] | None], list[str]],
+        passages_naming: Callable[[str, Collection[str] | None, int | None], list[str]],
         is_drug: Callable[[str], bool],
         embed: Callable[[list[str]], np.ndarray],
     ) -> None:
-        """``passages_naming(words, docs)``: the text of the passages of ``docs`` (None:
-        every monograph) that contain every one of ``words``; ``is_drug(word)``: whether
+        """``passages_naming(words, docs, limit)``: the text of the passages of ``docs``
+        (None: every monograph) that contain every one of ``words``, the most relevant
+        first, at most ``limit`` (None: all); ``is_drug(word)``: whether
         a word names a drug (a drug is not a class); ``embed(texts)``: unit vectors of
         texts (see ``KINDS``)."""
         self._passages = passages_naming
@@ -123,7 +124,7 @@ class DrugClasses:
         """The classes under which the corpus lists ``name``, the most often stated first."""
         member = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", _I)
         found: Counter[str] = Counter()
-        for text in self._passages(name, None)[:SOURCES]:
+        for text in self._passages(name, None, SOURCES):
             for line in text.splitlines():
                 if not member.search(line):
                     continue
@@ -165,7 +166,7 @@ class DrugClasses:
         class itself: in the plural ("antipsychotics may ..."), not as what one listed drug
         is ("nefazodone (an antidepressant)", "ketoconazole, itraconazole (antifungals)"):
         what a monograph says of one antidepressant it names is not said of all of them."""
-        for text in self._passages(phrase.replace("-", " "), docs):
+        for text in self._passages(phrase.replace("-", " "), docs, None):
             for m in pattern.finditer(text):
                 words = " ".join(m.group(0).split())
                 if _plural(words) and not self._describes_a_drug(text, m.start()):

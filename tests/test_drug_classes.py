@@ -112,9 +112,10 @@ def _classes(
             rows.append(np.eye(3)[axis])
         return np.asarray(rows)
 
-    def passages(words: str, docs: object) -> list[str]:
+    def passages(words: str, docs: object, limit: int | None) -> list[str]:
         texts = list(target) if docs is not None else [*sources, *target]
-        return [t for t in texts if all(w in t.lower() for w in words.lower().split())]
+        found = [t for t in texts if all(w in t.lower() for w in words.lower().split())]
+        return found[:limit]
 
     return DrugClasses(passages, lambda w: w in {"atenolol", "bisoprolol", "nefazodone"}, embed)
 
