@@ -22,7 +22,7 @@ from monorag.qa.acronyms import Acronyms
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
 from monorag.qa.parts import parts_of
-from monorag.qa.reader import BARRED, SEARCHED_AS, WHO_NOT, intent_of
+from monorag.qa.reader import BARRED, SEARCHED_AS, STATED_ONLY_AS_ITSELF, WHO_NOT, intent_of
 from monorag.qa.shorthand import spelt_out
 from monorag.qa.spelling import Speller
 from monorag.types import Answer
@@ -62,6 +62,10 @@ class Query:
     dosing: bool = False
     """The question asks for a dose: the monograph's dosing section is searched as well
     (``Retriever._dosing``)."""
+    speaks: tuple[str, ...] = ()
+    """Targets the question asks for that a statement answers only by speaking of them (an
+    overdose, a missed dose: ``STATED_ONLY_AS_ITSELF``): the first passage of each searched
+    monograph that speaks of one is searched as well (``Retriever._speaking``)."""
     phrased: str = ""
     """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
     says it otherwise: searched for lexically beside ``text`` (``BARRED`` also joins
@@ -342,6 +346,7 @@ def _phrase(query: Query, question: str) -> None:
     query.phrased = " ".join(SEARCHED_AS[t] for t in sorted(targets) if t in SEARCHED_AS)
     query.barred = bool(WHO_NOT.search(question))
     query.dosing = "amount" in targets
+    query.speaks = tuple(sorted(targets & STATED_ONLY_AS_ITSELF.keys()))
     if query.barred:
         # "Who shouldn't be on X?" says nothing but "who" once X is left out: it is
         # searched for as monographs introduce their contraindications, and statements

@@ -310,7 +310,10 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"(?:took|taken|swallow\w*|ingest\w*|given|injected)|a handful)\b"
         ),
         _rx(
-            r"\b(?:overdos\w*|too much|too many|antidote|rescue)\b|"
+            r"\b(?:overdos\w*|antidote|rescue)\b|"
+            # "If you have taken too many tablets", not "losing too much fluid"
+            r"\b(?:take|takes|taken|took|taking|use|used|using|given|had|swallow\w*|inject\w*)"
+            r"\s+(?:\w+\s+)?too (?:much|many)\b|"
             r"\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b"
         ),
     ),
@@ -416,6 +419,22 @@ STATED_ONLY_AS_ITSELF = {
 """Targets that a statement answers only by speaking of them (a missed dose, an overdose, a
 half-life), with how a refusal names what is not stated: when no candidate statement nor
 what it is read under speaks of one, the nearest dose line would be passed off as it."""
+
+
+SPOKEN_OF = {
+    "missed": _rx(
+        r"\b(?:forg[eo]t\w*|miss(?:ed|es)? (?:a |an |your |the |one )?(?:\w+ )?(?:doses?|"
+        r"tablets?|capsules?|injections?|days?))\b"
+    ),
+    "overdose": _rx(
+        r"\boverdos\w*|\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b"
+    ),
+    "half_life": TARGETS["half_life"][1],
+    "antidote": TARGETS["antidote"][1],
+}
+"""How a passage speaks of a ``STATED_ONLY_AS_ITSELF`` target, stricter than a
+statement's pattern (where "too much" may say it): the passage that speaks of it most is
+searched for a question that asks it in other words."""
 
 
 SEARCHED_AS = {

@@ -23,6 +23,7 @@ import numpy as np
 from monorag.index.lexical import LexicalIndex
 from monorag.index.protocol import FileEntry, Index
 from monorag.index.vectors import VectorFile
+from monorag.qa.reader import SPOKEN_OF
 from monorag.settings import RetrieveSettings
 from monorag.text import tokenize
 from monorag.types import Chunk, Evidence
@@ -101,6 +102,8 @@ class Retriever:
                 evidence += self._barring(query.docs, query.exclude, evidence)
             if query.dosing and query.docs is not None:
                 evidence += self._dosing(query.docs, query.exclude, evidence)
+            if query.speaks and query.docs is not None:
+                evidence += self._speaking(query.docs, query.exclude, evidence, query.speaks)
             if query.docs is not None and len(set(query.named.values())) > 1:
                 evidence += self._together(query, evidence)
             return Retrieval(evidence, titles)
@@ -203,6 +206,33 @@ class Retriever:
             lambda chunk: chunk.kind == "section" and bool(_DOSING.search(chunk.section)),
             DOSING,
         )
+
+    def _speaking(
+        self,
+        docs: Collection[str],
+        exclude_faq_of: Collection[str],
+        have: list[Evidence],
+        targets: Sequence[str],
+    ) -> list[Evidence]:
+        """For an overdose or missed-dose question: the passage of each of ``docs`` that
+        speaks of it most ("If you take more X than you should"; ``SPOKEN_OF``):
+        "took a handful by mistake" shares no word with it."""
+        patterns = [SPOKEN_OF[t] for t in targets]
+        taken = {e.chunk.id for e in have}
+        floor = min((e.score for e in have), default=0.0)
+        best: dict[str, tuple[int, Chunk]] = {}
+        for position in self._allowed(docs, exclude_faq_of):
+            chunk = self.lexical.chunks[int(position)]
+            if chunk.kind != "section" or not self._current(chunk):
+                continue
+            said = sum(len(p.findall(f"{chunk.section}\n{chunk.text}")) for p in patterns)
+            if said and said > best.get(chunk.doc, (0, chunk))[0]:
+                best[chunk.doc] = (said, chunk)
+        return [
+            Evidence(chunk=chunk, score=floor)
+            for _, chunk in best.values()
+            if chunk.id not in taken
+        ]
 
     def _first_passages(
         self,

@@ -214,3 +214,19 @@ def test_a_statement_speaking_of_the_overdose_asked_about_needs_less_support(
         given = engine.ask(question)
         assert given.abstained is not answered, short
         assert not answered or "blood pressure" in given.text
+
+
+def test_the_passage_speaking_of_the_overdose_joins_the_evidence(engine: Engine) -> None:
+    """ "Took a handful by mistake" shares no word with "If you take more Levelor tablets
+    than you should": that passage is searched as well, even when one passage is asked for."""
+    query = engine.plan("pt took a handful of levelor by mistake - whats the worry")
+    assert query.speaks == ("overdose",)
+    evidence = engine.retrieve_for(query, k=1).evidence
+    assert any("than you should" in e.chunk.section for e in evidence)
+
+
+def test_too_much_speaks_of_an_overdose_only_when_too_much_is_taken() -> None:
+    overdose = intent_of("pt took a handful by mistake")
+    assert fit(overdose, "If you have taken too many tablets, call your doctor.").targets
+    assert fit(overdose, "If you use too much, call your doctor.").targets
+    assert not fit(overdose, "Signs of losing too much fluid are listed in section 4.").targets
