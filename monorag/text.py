@@ -230,7 +230,8 @@ def unit_layout(text: str) -> list[tuple[int, int, int]]:
             cursor = match.end()
         _add(spans, block_start + cursor, block_end, text, in_item)
 
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
         start, end = pos, pos + len(line)
         pos = end + 1
         if not line.strip():
@@ -250,6 +251,11 @@ def unit_layout(text: str) -> list[tuple[int, int, int]]:
             block_start, block_end, in_item, pending = start + marker.end(), end, items, 0
             continue
         if block_start is None:
+            if not pending and fresh and _continues(spans, text, lines, n):
+                # The rest of the last unit's sentence, cut off by a stray blank line.
+                block_start, _, in_item = spans.pop()
+                block_end = end
+                continue
             if not pending and fresh and _LOWER_START.match(line):
                 # A paragraph that starts in lower case is a list item whose marker the
                 # conversion lost ("Do not take X" / "if you are taking Y.").
@@ -259,6 +265,32 @@ def unit_layout(text: str) -> list[tuple[int, int, int]]:
         block_end = end
     flush()
     return spans
+
+
+def _continues(spans: list[tuple[int, int, int]], text: str, lines: list[str], n: int) -> bool:
+    """True when paragraph line ``n``, starting in lower case, is the rest of the unit
+    before it, which a converted leaflet's stray blank line cut mid-sentence ("your doctor
+    may need to reduce your maintenance" / "dose to one capsule every other day."): that
+    unit is a sentence (capital start, no end, not a lead-in) and this paragraph is not the
+    first of a run of lower-case paragraphs, which is a list that lost its markers."""
+    if not spans or not _LOWER_START.match(lines[n]):
+        return False
+    start, end, _ = spans[-1]
+    last = text[start:end]
+    if not last[:1].isupper() or _DONE.search(last) or is_lead_in(" ".join(last.split())):
+        return False
+    if text[end:].split("\n", 1)[0].strip():
+        return False  # the unit ended inside its line: a sentence that stopped, not a cut
+    after = n + 1
+    while after < len(lines) and lines[after].strip():
+        after += 1
+    while after < len(lines) and not lines[after].strip():
+        after += 1
+    return after >= len(lines) or not (
+        _LOWER_START.match(lines[after])
+        or _BARE_MARKER.match(lines[after])
+        or _LIST_ITEM.match(lines[after])
+    )
 
 
 def _add(spans: list[tuple[int, int, int]], start: int, end: int, text: str, item: int) -> None:

@@ -314,6 +314,7 @@ class ExtractiveAnswerer:
             named=query.named,
             codrugs=query.codrugs,
             topic=query.text,
+            classed=query.classed,
         )
 
     def _gives(self, selection: Selection) -> bool:
@@ -334,6 +335,7 @@ class ExtractiveAnswerer:
         named: Mapping[str, str] | None = None,
         codrugs: Sequence[str] = (),
         topic: str = "",
+        classed: Mapping[str, Sequence[str]] | None = None,
     ) -> Selection:
         """Score the units of ``evidence`` and choose the answer's sentences or list.
 
@@ -343,7 +345,9 @@ class ExtractiveAnswerer:
         drug's monograph that names another of them is the interaction the question asks
         about; ``Query.named``); ``codrugs`` are drugs it
         names that only the monographs' text mentions (the same holds for them); ``topic``
-        is what is searched for (a follow-up's question with the previous turn's topic).
+        is what is searched for (a follow-up's question with the previous turn's topic);
+        ``classed`` holds, per drug, the classes of another drug named that stand in its
+        monograph for that drug (``Query.classed``).
         """
         layouts: dict[str, list[tuple[int, int, int]]] = {}
         units = self._candidates(query_vector, evidence, layouts)
@@ -359,7 +363,7 @@ class ExtractiveAnswerer:
             # that asks for nothing of its own asks what the previous turn asked. Not
             # "what if she's breastfeeding?": whether it is safe is a question of its own.
             intent = replace(intent, targets=intent_of(topic).targets)
-        names = _other_names(evidence, named or {}, codrugs)
+        names = _other_names(evidence, named or {}, codrugs, classed or {})
         for unit in units:
             # A unit is read under its heading: "Common Side Effects" answers "common".
             heading = set(tokenize(unit.evidence.chunk.section))
@@ -679,6 +683,8 @@ class ExtractiveAnswerer:
             if unit.index > 0 and self._leans_back(unit, layouts):
                 prev = _at(unit, layouts, unit.index - 1)
                 if not quotable(prev.text) or _holds(chosen, prev):
+                    continue
+                if _case_alone(intent, unit, prev):
                     continue
                 if fit(intent, prev.text).conflicts or other_scope(
                     intent, prev.text, (), unit.text, unit.context
@@ -1021,6 +1027,22 @@ def _for_others(intent: Intent, unit: Unit) -> bool:
     return bool(_sub_population(intent, unit)) and not _named(intent, unit)
 
 
+def _case_alone(intent: Intent, unit: Unit, prev: Unit) -> bool:
+    """The unit, a later sentence of a list item, states the case the question asks a dose
+    for in its own words, and the sentence before it in the item states an amount for no
+    case: everyone else's dose ("You continue with one capsule daily. If you have liver
+    problems, your doctor may reduce it to one capsule every other day."), which read
+    beside the case's own would be a second, wrong dose for it."""
+    if not intent.qualifiers or _NEEDS_CONTEXT.match(unit.text) or not unit.item:
+        return False
+    own = fit(intent, unit.text)
+    if not own.matched or own.missing_population or own.conflicts:
+        return False
+    return (
+        bool(TARGETS["amount"][1].search(prev.text)) and fit(intent, prev.text).missing_population
+    )
+
+
 def _states_amount(unit: Unit) -> bool:
     """The unit states, in its own words (its list item's, its list's lead-in), the amount a dose
     question asks for, for someone the question names or for everyone: not a strength
@@ -1226,11 +1248,14 @@ def _reader_bonus(f: Fit) -> float:
 
 
 def _other_names(
-    evidence: list[Evidence], named: Mapping[str, str], codrugs: Sequence[str] = ()
+    evidence: list[Evidence],
+    named: Mapping[str, str],
+    codrugs: Sequence[str] = (),
+    classed: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[re.Pattern[str]]]:
     """For each drug whose monograph is searched, the names of the other drugs the
     question names: the titles other words named (with their aliases and those words),
-    and ``codrugs``."""
+    ``codrugs``, and the classes standing for another drug in its monograph (``classed``)."""
     if len(set(named.values())) < 2 and not codrugs:
         return {}
     names: dict[str, set[str]] = {t: {t, *([said] if said else [])} for t, said in named.items()}
@@ -1251,6 +1276,7 @@ def _other_names(
                 [
                     *(n for o, ns in names.items() if named[o] != named.get(t) for n in ns),
                     *codrugs,
+                    *(classed or {}).get(t, ()),
                 ]
             )
             if n.lower() not in own.get(t, ())

@@ -84,15 +84,39 @@ MAX_CLASSES = 3
 """At most this many classes are reported for one drug, the most specific first."""
 
 
+_HEADS = frozenset("medicine medication drug agent".split())
+"""Head nouns a class is named with interchangeably ("anti-inflammatory agents",
+"anti-inflammatory medicines")."""
+_PREFIX = re.compile(r"^(non|anti)-?(?=[a-z]{4})", _I)
+"""Prefixes written with or without a hyphen ("nonsteroidal", "non-steroidal")."""
+
+
 def class_pattern(phrase: str) -> re.Pattern[str]:
     """How a class is matched in another monograph: each word by its folded stem with a
     short ending ("antipsychotics" matches "antipsychotic medicines"), a hyphen optional
-    ("beta-blockers", "beta blockers")."""
+    ("beta-blockers", "beta blockers", "nonsteroidal", "non-steroidal"), a last word that
+    is only a head noun matching any other (``_HEADS``)."""
     words = []
-    for word in phrase.split():
+    split = phrase.split()
+    for n, word in enumerate(split):
+        if n == len(split) - 1 and n and fold(word.lower()) in _HEADS:
+            words.append("(?:" + "|".join(sorted(_HEADS)) + ")")
+            continue
+        word = _PREFIX.sub(r"\1-", word)
         pieces = [fold(p.lower()) for p in re.split(r"[-'’]", word) if p]
         words.append(r"[-\s]?".join(re.escape(p) for p in pieces))
     return re.compile(r"\b" + r"\w{0,4}[-\s]+".join(words) + r"\w{0,4}\b", _I)
+
+
+def _among_kinds(text: str, at: int) -> bool:
+    """Whether position ``at`` is inside brackets of examples ("medicines that reduce
+    stomach acid (e.g. proton pump inhibitor, H2 antagonists)"): a class named there in
+    the singular still names the kind, not one drug."""
+    before = text[:at]
+    opened = max(before.rfind("("), before.rfind("["))
+    if opened < 0 or max(before.rfind(")"), before.rfind("]")) > opened:
+        return False
+    return bool(re.match(rf"[(\[]\s*{_INTRO}\s", text[opened:at] + " ", _I))
 
 
 def _plural(phrase: str) -> bool:
@@ -166,10 +190,14 @@ class DrugClasses:
         class itself: in the plural ("antipsychotics may ..."), not as what one listed drug
         is ("nefazodone (an antidepressant)", "ketoconazole, itraconazole (antifungals)"):
         what a monograph says of one antidepressant it names is not said of all of them."""
-        for text in self._passages(phrase.replace("-", " "), docs, None):
+        split = phrase.split()
+        if len(split) > 1 and fold(split[-1]) in _HEADS:
+            split = split[:-1]  # any head noun may name it there (``class_pattern``)
+        for text in self._passages(" ".join(split).replace("-", " "), docs, None):
             for m in pattern.finditer(text):
                 words = " ".join(m.group(0).split())
-                if _plural(words) and not self._describes_a_drug(text, m.start()):
+                kind = _plural(words) or _among_kinds(text, m.start())
+                if kind and not self._describes_a_drug(text, m.start()):
                     return words
         return ""
 

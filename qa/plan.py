@@ -77,6 +77,11 @@ class Query:
     """Drugs the question names that have no monograph searched here but that the searched
     monographs mention (spelt as they spell them): the interaction or companion drug asked
     about. A statement naming one is never refused for low support."""
+    classed: dict[str, list[str]] = field(default_factory=dict)
+    """For drugs asked about together that each have a monograph: title -> the classes of
+    another of them that this monograph names where it does not name that drug itself
+    ("proton pump inhibitors" in a monograph asked about with omeprazole), spelt as it
+    spells them. A statement of that monograph naming one is the interaction asked about."""
     note: str = ""
     decided: Answer | None = None
     """Set when planning alone decides the answer (a refusal); nothing is retrieved."""
@@ -208,6 +213,15 @@ class Planner:
         for match in lookup.matches:
             query.named.setdefault(match.title, match.said)
         query.said = [*lookup.said, *(m.said for m in lookup.matches)]
+        if not drug and len(set(query.named.values())) > 1:
+            classed = self._classes_between(lookup.matches)
+            query.classed = {t: [c for c, _ in found] for t, found in classed.items()}
+            notes = [
+                self.policy.class_named(said, [c for c, s in found if s == said], [title])
+                for title, found in classed.items()
+                for said in dict.fromkeys(s for _, s in found)
+            ]
+            query.note = " ".join([query.note, *notes]).strip()
         query.focus = without_drugs(query.text, lookup)
         # Statements are matched on the words of this question only: in a follow-up the
         # carried words are the previous turn's subject ("multiple myeloma"), which the
@@ -222,6 +236,26 @@ class Planner:
             ]
         self._embed(query)
         return query
+
+    def _classes_between(self, matches: list[DrugMatch]) -> dict[str, list[tuple[str, str]]]:
+        """For drugs asked about together, each with a monograph of its own: title -> the
+        classes (with the words that named the drug) under which the corpus lists another
+        of them, where this monograph names the class and not the drug ("pazopanib and
+        omeprazole": the pazopanib leaflet names only "proton pump inhibitors")."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for match in matches:
+            for other in matches:
+                if other.said == match.said or other.title == match.title:
+                    continue
+                spellings = self.drugs.spellings(other.name)
+                if any(self.mentions(s, match.docs) for s in spellings):
+                    continue
+                found = out.setdefault(match.title, [])
+                for spelling in spellings:
+                    for c in self.classes(spelling, match.docs):
+                        if all(c != have for have, _ in found):
+                            found.append((c, other.said))
+        return {t: found for t, found in out.items() if found}
 
     def _titles(self, docs: Collection[str]) -> list[str]:
         """The titles of the monographs ``docs`` (store keys), once each."""

@@ -119,8 +119,10 @@ class Retriever:
             return Retrieval(
                 focused, [title], f"No drug was named; answered from the {title} monograph."
             )
-        ranked = sorted(share.items(), key=lambda kv: -kv[1])[:3]
-        return Retrieval([], [], ambiguous=[self.files[d].title for d, _ in ranked])
+        # Shares equal to three places are a tie, broken by title: the approximate
+        # index can order near-equal scores differently from one build to the next.
+        ranked = sorted(share.items(), key=lambda kv: (-round(kv[1], 3), self.files[kv[0]].title))
+        return Retrieval([], [], ambiguous=[self.files[d].title for d, _ in ranked[:3]])
 
     def mentions(self, name: str, docs: Collection[str]) -> bool:
         """True when the current text of one of ``docs`` contains every word of ``name``."""
@@ -271,6 +273,7 @@ class Retriever:
             docs = [d for d in query.docs or () if d in self.files and self.files[d].title in own]
             aliases = {a.lower() for d in docs for a in self.files[d].aliases.split("|")}
             others = [n for n in others if n.lower() not in aliases]
+            others += [c for t in own for c in query.classed.get(t, ())]
             out += self._mentioning(others, docs, query.exclude, [*have, *out])
         return out
 

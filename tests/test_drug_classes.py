@@ -15,6 +15,7 @@ import pytest
 from monorag.embed import Embedder
 from monorag.qa.classes import KINDS, DrugClasses, class_pattern
 from monorag.qa.engine import Engine
+from monorag.text import tokenize
 from tests.conftest import engine_over
 
 ZORVANTA = """---
@@ -114,7 +115,7 @@ def _classes(
 
     def passages(words: str, docs: object, limit: int | None) -> list[str]:
         texts = list(target) if docs is not None else [*sources, *target]
-        found = [t for t in texts if all(w in t.lower() for w in words.lower().split())]
+        found = [t for t in texts if set(tokenize(words)) <= set(tokenize(t))]
         return found[:limit]
 
     return DrugClasses(passages, lambda w: w in {"atenolol", "bisoprolol", "nefazodone"}, embed)
@@ -151,6 +152,14 @@ def test_a_class_is_matched_in_its_other_spellings() -> None:
         assert pattern.search(text), text
     assert class_pattern("antipsychotics").search("antipsychotic medicines")
     assert not class_pattern("nitrates").search("nitrogen")
+    # A prefix with or without its hyphen; a head noun for another one.
+    nsaids = class_pattern("nonsteroidal anti-inflammatory agents")
+    for text in (
+        "non-steroidal anti-inflammatory medicines",
+        "nonsteroidal antiinflammatory drugs",
+    ):
+        assert nsaids.search(text), text
+    assert not nsaids.search("nonsteroidal anti-inflammatory creams")
 
 
 def test_only_a_plural_class_outside_a_drugs_brackets_is_named() -> None:
@@ -164,3 +173,63 @@ def test_only_a_plural_class_outside_a_drugs_brackets_is_named() -> None:
     assert classes.named_in("bisoprolol", ["target"]) == []
     named = _classes(sources, (*target, "Beta-blockers may hide low blood sugar."))
     assert named.named_in("bisoprolol", ["target"]) == ["Beta-blockers"]
+
+
+def test_a_class_named_in_the_singular_among_examples_of_kinds_is_named() -> None:
+    """ "(e.g. proton pump inhibitor, H2 antagonists)" names kinds, not one drug: the
+    singular there names the class; outside such brackets it still does not."""
+    sources = ["proton pump inhibitors (e.g. bisoprolol, esomeprazole) lower its uptake"]
+    kinds = "Medicines that reduce stomach acid (e.g. proton pump inhibitor, H2 antagonists)."
+    assert _classes(sources, (kinds,)).named_in("bisoprolol", ["target"]) == [
+        "proton pump inhibitor"
+    ]
+    alone = "A proton pump inhibitor was given in the trial."
+    assert _classes(sources, (alone,)).named_in("bisoprolol", ["target"]) == []
+
+
+FENDRAX = """---
+title: Fendrax
+lastModified: '2025-04-01'
+---
+## Other Medicines
+
+Fendrax is better absorbed in an acid stomach. Medicines that reduce stomach acid
+(e.g. proton pump inhibitors, H2 antagonists) lower fendrax levels: take fendrax two hours
+before them.
+
+## Dosage
+
+The usual fendrax dose is 800 mg once daily.
+"""
+
+ULCERIN = """---
+title: Ulcerin
+lastModified: '2025-04-01'
+---
+## What Ulcerin Is
+
+Proton pump inhibitors (e.g. ulcerin, lansoprazole) reduce the acid made in the stomach.
+
+## Dosage
+
+The usual ulcerin dose is 20 mg once daily.
+"""
+
+
+def test_a_drug_with_its_own_monograph_is_found_by_its_class_in_the_other(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> None:
+    """Both drugs have monographs, and Fendrax's names only the class Ulcerin belongs to:
+    the interaction is Fendrax's statement on that class, and the answer says so."""
+    folder = tmp_path_factory.mktemp("pair")
+    engine = engine_over(
+        folder,
+        {"fendrax.md": FENDRAX, "ulcerin.md": ULCERIN},
+        embedder,  # type: ignore[arg-type]
+        abstain_below=NEVER,
+    )
+    answer = engine.ask("pt on fendrax, now on ulcerin 20 daily - a problem?")
+    assert not answer.abstained, answer.text
+    assert "take fendrax two hours" in answer.text
+    assert "Fendrax" in {c.drug for c in answer.citations}
+    assert "does not name ulcerin" in answer.note and "proton pump inhibitors" in answer.note

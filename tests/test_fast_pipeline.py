@@ -321,3 +321,23 @@ def test_the_calibrated_threshold_is_refused_for_hash_scores(tmp_path: Path) -> 
     open_index(settings.store, create=True)
     with pytest.raises(CalibrationError, match="fitted for other scores"):
         Engine(settings)
+
+
+def test_which_drug_suggestions_are_ordered_by_title_when_the_evidence_ties(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    # Three monographs saying the same thing: no drug named, the evidence splits evenly,
+    # and the suggestions must not depend on the order the index happens to return.
+    from tests.conftest import engine_over
+
+    body = "\n## Storage\n\nKeep below 25 °C in the original package.\n"
+    texts = {
+        f"{stem}.md": f"---\ntitle: {title}\nlastModified: '2025-01-01'\n---\n{body}"
+        for stem, title in (("a", "Zolvane"), ("b", "Miravex"), ("c", "Bexitol"))
+    }
+    engine = engine_over(tmp_path, texts, hash_embedder)
+    answer = engine.ask("How should it be stored?")
+    assert answer.abstained and "Which drug" in answer.text
+    assert (
+        answer.text.index("Bexitol") < answer.text.index("Miravex") < answer.text.index("Zolvane")
+    )

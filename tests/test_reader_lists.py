@@ -180,3 +180,33 @@ def test_a_short_list_after_a_sentence_completes_it() -> None:
     assert "you can crush it" in answer
     assert "apple sauce" in answer and "Take it right away" in answer
     assert "every day" not in answer
+
+
+CUT_SENTENCE = """* On day 8 you move on to one 0.92 mg capsule daily. If you have moderate liver problems, your doctor may reduce your maintenance
+
+dose to one 0.92 mg capsule every other day.
+
+How to take Examplomab
+
+Do not take Examplomab if you use a medicine for
+
+epilepsy
+
+depression"""  # noqa: E501 - a paragraph per line
+
+
+def test_a_sentence_cut_by_a_stray_blank_line_is_one_unit_with_its_rest() -> None:
+    """A converted leaflet's blank line inside a sentence: the lower-case paragraph after
+    it is the sentence's end, not a list item, so the population's dose is quoted whole.
+    A run of lower-case paragraphs after a sentence left open is still that list."""
+    units = [" ".join(CUT_SENTENCE[s:e].split()) for s, e, _ in unit_layout(CUT_SENTENCE)]
+    assert units[1].endswith("reduce your maintenance dose to one 0.92 mg capsule every other day.")
+    assert units[-2:] == ["epilepsy", "depression"]
+    answer = pick(
+        "examplomab maintenance dose w moderate liver problems",
+        CUT_SENTENCE,
+        [0.3, 0.9, 0.1, 0.2, 0.1, 0.1],
+    )
+    assert "every other day" in answer
+    # The item's sentence before it, everyone else's dose, stays out.
+    assert "capsule daily" not in answer
