@@ -788,6 +788,15 @@ class ExtractiveAnswerer:
                     chosen.append(near)
                     if near.index > unit.index:
                         queue.append(near)
+            if _ASKS_CYCLE.search(question) and not any(_CYCLE.search(c.text) for c in chosen):
+                cycle = _cycle_of(best, [*ranked, *rest], intent)
+                if cycle is not None:
+                    chosen.append(cycle)
+                    if cycle.index > 0 and _NEEDS_CONTEXT.match(cycle.text):
+                        # "This 21 day period is one cycle." says which days with the one before.
+                        prev = _at(cycle, layouts, cycle.index - 1)
+                        if quotable(prev.text) and not TARGETS["amount"][1].search(prev.text):
+                            chosen.append(prev)
 
         # One short sentence is seldom the whole statement: the rest of its paragraph or
         # item ("... you can crush it." + "Mix it with water or apple sauce"), else the
@@ -1025,6 +1034,39 @@ def _for_others(intent: Intent, unit: Unit) -> bool:
     """The unit states a sub-population's dose (a child's, the elderly's) where the
     question names no one, and does not name the indication the question does."""
     return bool(_sub_population(intent, unit)) and not _named(intent, unit)
+
+
+_ASKS_CYCLE = re.compile(
+    r"\b(?:cycles?|schedule|how long|duration|for how many (?:days|weeks|months))\b", re.I
+)
+"""A dose question that asks for the treatment's course, not only the amount."""
+_CYCLE = re.compile(
+    r"\b(?:cycles?|rest period|for \d+ (?:days|weeks|months)|(?:days|weeks) (?:without|off)|"
+    r"on days? \d+)\b",
+    re.I,
+)
+"""A statement of a treatment's course: its days on and off, its cycle."""
+
+
+def _cycle_of(best: Unit, units: list[Unit], intent: Intent) -> Unit | None:
+    """For a dose question asking for the course ("dose and cycle?"), the best statement of
+    ``best``'s section of its monograph stating one (``_CYCLE``) when no sentence beside the amount
+    does: a leaflet tells the days on and off in another paragraph. Not one with an amount
+    of its own (another case's line) or about another case or indication."""
+    for unit in sorted(units, key=lambda u: -u.score):
+        here, there = unit.evidence.chunk, best.evidence.chunk
+        if (here.doc, here.section) != (there.doc, there.section) or unit is best:
+            continue
+        if not _CYCLE.search(unit.text) or len(unit.text.split()) > ITEM_WORDS:
+            continue
+        if TARGETS["amount"][1].search(unit.text):
+            continue
+        if fit(intent, unit.text).conflicts or other_scope(
+            intent, unit.text, (), best.text, best.context
+        ):
+            continue
+        return unit
+    return None
 
 
 def _case_alone(intent: Intent, unit: Unit, prev: Unit) -> bool:

@@ -54,7 +54,8 @@ AXES: dict[str, dict[str, re.Pattern[str]]] = {
     "age": {
         "child": _rx(
             r"\b(?:child(?![- ]?pugh)(?:ren)?|kids?|paediatric|pediatric|infants?|neonat\w*|"
-            r"newborns?|bab(?:y|ies)|adolescents?|teens?|teenagers?|preterm|premature|"
+            r"newborns?|(?<!try for a )(?<!ing for a )(?<!have a )(?<!having a )bab(?:y|ies)|"
+            r"adolescents?|teens?|teenagers?|preterm|premature|"
             r"preemies?)\b"
         ),
         "adult": _rx(r"\badults?\b"),
@@ -62,7 +63,7 @@ AXES: dict[str, dict[str, re.Pattern[str]]] = {
     },
     "organ": {
         "renal": _rx(
-            r"\b(?:renal|kidneys?|ckd|dialysis|ha?emodialysis|crcl|creatinine clearance|"
+            r"\b(?:renal|kidneys?|ckd|dialysis|ha?emodialysis|on hd|crcl|creatinine clearance|"
             r"e?gfr|glomerular)\b"
         ),
         "hepatic": _rx(r"\b(?:hepatic|liver|child[- ]?pugh|cirrho\w*)\b"),
@@ -77,7 +78,10 @@ AXES: dict[str, dict[str, re.Pattern[str]]] = {
         "male": _rx(r"\b(?:men|man|males?|boys?)\b"),
     },
     "reproduction": {
-        "pregnancy": _rx(r"\b(?:pregnan\w*|trimester|conceiv\w*)\b"),
+        "pregnancy": _rx(
+            r"\b(?:pregnan\w*|trimester|conceiv\w*|(?:try\w*|tries|plan\w*) (?:for|to have) a baby|"
+            r"(?:have|having) a baby)\b"
+        ),
         "breastfeeding": _rx(r"\b(?:breast[- ]?fe\w*|lactat\w*|nursing|breast milk)\b"),
     },
 }
@@ -307,14 +311,17 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "overdose": (
         _rx(
             r"\b(?:overdos\w*|too much|too many|antidote|instead of|by mistake|accidental(?:ly)? "
-            r"(?:took|taken|swallow\w*|ingest\w*|given|injected)|a handful)\b"
+            r"(?:took|taken|swallow\w*|ingest\w*|given|injected)|a handful|"
+            # a child who found the tube: "got into mom's tube and ate some"
+            r"(?:ate|eaten|drank|swallowed|licked) some|got into)\b"
         ),
         _rx(
             r"\b(?:overdos\w*|antidote|rescue)\b|"
             # "If you have taken too many tablets", not "losing too much fluid"
             r"\b(?:take|takes|taken|took|taking|use|used|using|given|had|swallow\w*|inject\w*)"
             r"\s+(?:\w+\s+)?too (?:much|many)\b|"
-            r"\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b"
+            r"\bmore [\w/ -]{1,40}? than (?:you|the|recommended|prescribed|your)\b|"
+            r"\baccidental(?:ly)? (?:swallow|ingest)\w*"
         ),
     ),
     "antidote": (
@@ -394,10 +401,12 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "amount": (
         _rx(
-            r"\b(?:doses?|dosage|dosing|dosed|how much|starting|max|maximum|titrat\w*|"
-            r"regimen|loading|maintenance|activity|schedule|how many (?:mg|tablets?|"
-            r"capsules?|units?|pens?|puffs?|drops?|injections?|cells?)|mg|mcg|iu|"
-            r"units?/kg|mg/kg|/m2|per m2)\b"
+            r"\b(?:(?<!last )(?<!final )(?<!previous )doses?|dosage|dosing|dosed|how much|"
+            r"starting|max|maximum|titrat\w*|regimen|loading|maintenance|activity|schedule|"
+            r"how many (?:mg|tablets?|capsules?|units?|pens?|puffs?|drops?|injections?|cells?)|"
+            r"mg|mcg|iu|units?/kg|mg/kg|/m2|per m2)\b|"
+            # "2.5 or 5 bid?": which amount of a schedule
+            r"\d(?:\.\d+)?\s*(?:mg\s*)?(?:bid|tid|qid|qd|od|b\.i\.d|twice|once|three times)\b"
         ),
         _rx(_AMOUNT),
     ),
@@ -705,6 +714,14 @@ _MEASURED = {
 """Case values a matching measure states (see ``Fit.unstated``)."""
 
 
+_EXCEPTION = _rx(
+    r"[,;]?\s*(?:\b(?:reduced|decreased|lowered|increased|adjusted)\s+to\b(?:[^.;]|\.\d)*?\bif\b|"
+    r"\bunless\b|\bexcept (?:in|for|if|when)\b)(?:[^.;]|\.\d)*"
+)
+"""The clause of a dose statement naming whom it does not apply to ("reduced to 2.5 mg
+if the patient is 80 years or older", "unless the weight is under 60 kg")."""
+
+
 def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
     """Read ``text`` (with its ``context``: lead-in, previous sentence, heading, nearest
     first) against ``intent``.
@@ -758,8 +775,14 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
                     if measure == "clearance" and severity_missed:
                         missing -= 1  # the range grades it: it states the severity asked
                         matched += 1
-                else:
+                elif _stated_ranges(_EXCEPTION.sub("", layer), measure):
                     conflicts += 1
+                else:
+                    # Only an exception states it ("5 mg, reduced to 2.5 mg if 80 years
+                    # or older") and the patient is outside it: the main dose is theirs.
+                    matched += 1
+                    population_seen = True
+                    unstated = [v for v in unstated if v not in _MEASURED.get(measure, ())]
                 break
         else:
             missing += measure == "weight"

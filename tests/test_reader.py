@@ -86,6 +86,18 @@ def test_intent_reads_targets_qualifiers_and_measures() -> None:
     assert intent_of("how common is angioedema?").targets == {"frequency"}
 
 
+def test_a_wish_for_a_baby_is_about_pregnancy_and_the_last_dose_is_no_dose_question() -> None:
+    """ "She wants to try for a baby, how long after the last dose?" asks about conceiving
+    after treatment: no child is treated and no amount is asked for. A baby given the drug
+    is still a child."""
+    trying = intent_of("examplozan - she wants to try for a baby, how long after the last dose?")
+    assert trying.qualifiers == {"reproduction": {"pregnancy"}}
+    assert "amount" not in trying.targets
+    assert intent_of("can she have a baby on it?").qualifiers == {"reproduction": {"pregnancy"}}
+    assert intent_of("dose for a baby of 3 months").qualifiers["age"] == {"child"}
+    assert "amount" in intent_of("what is the next dose after a loading dose?").targets
+
+
 def test_a_different_value_of_the_same_qualifier_is_a_conflict() -> None:
     severe = intent_of("dose in severe hepatic impairment?")
     mild = fit(severe, "For mild-to-moderate hepatic impairment, the dose is 3 mg daily.")
@@ -291,3 +303,33 @@ def test_a_heading_line_is_never_the_answer_on_its_own(
     chosen = [c.text for c in answer.trace.candidates if c.chosen]
     assert chosen and not is_fragment(chosen[0]), chosen
     assert "not recommended for mothers who are breast-feeding" in answer.text
+
+
+def test_clinicians_shorthand_for_dialysis_a_choice_of_doses_and_a_child_who_ate_some() -> None:
+    """ "Pt on HD" is on haemodialysis; "2.5 or 5 bid?" asks which amount; a toddler who
+    "got into the tube and ate some" took an overdose. None of them is read into "hd" or
+    "ate" alone."""
+    hd = intent_of("afib pt on HD - 2.5 or 5 bid?")
+    assert hd.qualifiers["organ"] == {"renal"} and "amount" in hd.targets
+    assert "organ" not in intent_of("hd camera dose?").qualifiers
+    assert intent_of("toddler got into the tube and ate some, make her vomit?").targets == {
+        "overdose"
+    }
+    assert "overdose" not in intent_of("can i take it after i ate?").targets
+
+
+def test_a_patient_outside_a_dose_statements_exception_is_no_conflict() -> None:
+    """ "5 mg twice daily, reduced to 2.5 mg twice daily if 80 years of age or older": a
+    68-year-old on dialysis gets the main dose; the ages the statement names are the
+    exception's. A range of the main clause itself still conflicts."""
+    sentence = (
+        "In patients on hemodialysis the recommended dose is 5 mg twice daily, reduced to "
+        "2.5 mg twice daily if the patient is 80 years of age or older."
+    )
+    patient = intent_of("pt on HD, 68yo - 2.5 or 5 bid?")
+    read = fit(patient, sentence)
+    assert read.conflicts == 0 and read.matched >= 2 and not read.unstated
+    main_only = (
+        "In patients 80 years of age or older on hemodialysis the dose is 2.5 mg twice daily."
+    )
+    assert fit(patient, main_only).conflicts

@@ -210,3 +210,23 @@ def test_a_sentence_cut_by_a_stray_blank_line_is_one_unit_with_its_rest() -> Non
     assert "every other day" in answer
     # The item's sentence before it, everyone else's dose, stays out.
     assert "capsule daily" not in answer
+
+
+COURSE = """The usual dose for adults is 1250 mg/m2 taken two times daily.
+
+Your doctor will check your blood counts regularly.
+
+Examplomab tablets are usually taken for 14 days followed by a 7 day rest period.
+
+This 21 day period is one treatment cycle."""
+
+
+def test_a_dose_question_asking_for_the_cycle_gets_the_course_stated_elsewhere() -> None:
+    """The days on and off stand two paragraphs from the amount: asked for ("dose and
+    cycle?"), they join it, with the sentence "This ... cycle" leans on; not asked, the
+    amount answers alone."""
+    asked = pick("examplomab dose and cycle?", COURSE, [0.9, 0.3, 0.2, 0.25])
+    assert "1250 mg/m2" in asked and "14 days followed by a 7 day rest" in asked
+    assert "21 day period" in asked and "blood counts" not in asked
+    plain = pick("examplomab dose?", COURSE, [0.9, 0.3, 0.2, 0.25])
+    assert "1250 mg/m2" in plain and "rest period" not in plain
