@@ -48,7 +48,7 @@ from monorag.qa.reader import (
     sub_population,
 )
 from monorag.settings import AnswerSettings
-from monorag.text import LEAD_IN_WORDS, is_lead_in, lost_lead_in, tokenize, unit_layout
+from monorag.text import LEAD_IN_WORDS, fold, is_lead_in, lost_lead_in, tokenize, unit_layout
 from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
 
 if TYPE_CHECKING:
@@ -242,12 +242,16 @@ class ExtractiveAnswerer:
         lexical: LexicalIndex,
         settings: AnswerSettings,
         policy: AbstentionPolicy,
+        is_drug: Callable[[str], bool] = lambda _word: False,
     ) -> None:
+        """``is_drug(word)``: whether a (lower-case) word names a drug (the drug
+        dictionary's verdict; see ``monorag.lexicon``)."""
         self.unit_vectors = unit_vectors
         self.embedder = embedder
         self.lexical = lexical
         self.settings = settings
         self.policy = policy
+        self.is_drug = is_drug
 
     def answer(
         self,
@@ -636,8 +640,18 @@ class ExtractiveAnswerer:
                     chosen.append(unit)
             # What the paragraph or item naming the co-drug goes on to say is about it
             # ("... such as famotidine. Take it at least 12 hours before ...").
+            # Not once it turns to a drug nobody asked about ("Omeprazole also increases
+            # exposure of cilostazol ...": another drug's interaction and its dose).
+            asked = set(tokenize(question))
             for unit in list(chosen):
+                own = {
+                    w
+                    for a in (unit.evidence.chunk.drug, *unit.evidence.chunk.aliases)
+                    for w in tokenize(a)
+                }
                 for later in _following(unit, layouts, CODRUG_WORDS):
+                    if self._names_another(later.text, asked | own):
+                        break
                     if not _holds(chosen, later):
                         chosen.append(later)
             ranked, rest = [], []
@@ -851,6 +865,14 @@ class ExtractiveAnswerer:
                     chosen.append(Unit(unit.evidence, unit.rank, at, lead, 0, unit.late))
         chosen.sort(key=lambda u: (u.rank, u.index, u.item))
         return chosen
+
+    def _names_another(self, text: str, known: set[str]) -> bool:
+        """Whether ``text`` names a drug that is not among the ``known`` words."""
+        return any(
+            self.is_drug(w)
+            for w in re.findall(r"[a-z][a-z-]{3,}", text.lower())
+            if w not in known and fold(w) not in known
+        )
 
     @staticmethod
     def _leans_back(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> bool:

@@ -127,15 +127,21 @@ class Engine:
             self.settings.retrieve.drug_fuzzy_cutoff,
             lexicon=self.lexicon,
         )
+
+        def is_drug(word: str) -> bool:
+            return self.lexicon.is_drug(word) or drugs.names_a_monograph(word)
+
         extractive = ExtractiveAnswerer(
-            cache.unit_vectors, self.embedder, lexical, self.settings.answer, self.policy
+            cache.unit_vectors,
+            self.embedder,
+            lexical,
+            self.settings.answer,
+            self.policy,
+            is_drug=is_drug,
         )
         retriever = Retriever(
             self.store, lexical, cache.chunk_vectors, files, self.settings.retrieve
         )
-
-        def is_drug(word: str) -> bool:
-            return self.lexicon.is_drug(word) or drugs.names_a_monograph(word)
 
         return _Snapshot(
             revision=revision,

@@ -214,3 +214,31 @@ def test_an_unmentioned_co_drug_beside_a_mentioned_one_does_not_hide_it(engine: 
     assert not answer.abstained, answer.text
     assert "Do not take velotrexin with ciclosporin" in answer.text
     assert "does not mention tacrolimus" in answer.note
+
+
+TARVELIN = """---
+title: Tarvelin
+lastModified: '2025-06-01'
+---
+## Other Medicines
+
+Tarvelin raises the blood levels of citalopram, so limit citalopram to 20 mg a day. Tarvelin
+also raises the levels of cilostazol, so reduce cilostazol to 50 mg twice daily.
+
+## Dosage
+
+The usual tarvelin dose is 20 mg once daily.
+"""
+
+
+def test_the_paragraph_naming_the_co_drug_is_followed_only_until_it_turns_to_another_drug(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """What follows the statement naming the co-drug is about it, until a sentence names a
+    drug nobody asked about: that one is another interaction, with another drug's dose."""
+    folder = tmp_path_factory.mktemp("turns")
+    engine = engine_over(folder, {"tarvelin.md": TARVELIN}, hash_embedder, abstain_below=NEVER)
+    answer = engine.ask("pt on citalopram 40, adding tarvelin - ok?")
+    assert not answer.abstained, answer.text
+    assert "limit citalopram to 20 mg" in answer.text
+    assert "cilostazol" not in answer.text
