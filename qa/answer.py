@@ -89,8 +89,11 @@ _DIGIT = re.compile(r"\d")
 _NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
 _GENERIC = frozenset(
     """what how when which who does do can should much many dose dosage doses recommended
-    drug drugs medicine medication medications tell about need needed required""".split()
+    drug drugs medicine medication medications tell about need needed required get gets
+    getting pls please list ok okay remind me any anything just""".split()
 )
+"""Words of a question that say nothing of what it asks about (its wording, a clinician's
+asides: "pls", "remind me"); a statement is not scored on them."""
 
 # Weights of the unit score. Semantic similarity dominates (the unit's own embedding under
 # its heading, and its in-context vector from ingest); overlap of the question's rare terms
@@ -225,6 +228,10 @@ class Selection:
     """The question asks for what a statement answers only by speaking of it (a missed
     dose, an overdose, a half-life: ``STATED_ONLY_AS_ITSELF``) and the chosen statement
     speaks of it: the second signal of abstention, worth ``SPECIFIC_GRACE`` of support."""
+    barring: bool = False
+    """The question asks only who must not take the drug, and the answer is the list a
+    lead-in naming the drug bars it with ("Do not take X:"): given whatever its support,
+    since the question's words ("who shouldn't get X?") are far from every item's."""
     unstated: str = ""
     """What the question asks for that no statement states ("a dose for severe renal
     impairment", "a percentage"): the answer is a refusal that says so."""
@@ -325,6 +332,7 @@ class ExtractiveAnswerer:
         """Whether ``selection`` is an answer the policy lets through."""
         supported = (
             selection.codrug
+            or selection.barring
             or self.policy.supports(selection.support)
             or (selection.specific and self.policy.supports(selection.support + SPECIFIC_GRACE))
         )
@@ -517,6 +525,11 @@ class ExtractiveAnswerer:
             listed = _barring_list(evidence, layouts) or listed
         if listed is not None:
             selection.units = self._list_of(listed, layouts)
+            selection.barring = (
+                barred
+                and not (intent.targets or intent.qualifiers or intent.measures or naming)
+                and _bars_its_drug(listed)
+            )
         else:
             share = {t: w / total for t, w in weights.items()}
             naming_best = [u for u in naming if u is not best]
@@ -949,6 +962,14 @@ class ExtractiveAnswerer:
         )
 
 
+def _bars_its_drug(unit: Unit) -> bool:
+    """The list item's lead-in is a short line barring its own monograph's drug ("Do not
+    take X:", "This medicine must not be given")."""
+    lead = unit.lead.lower()
+    names = unit.evidence.chunk.drug.lower() in lead or "this medicine" in lead
+    return len(lead.split()) <= LEAD_IN_WORDS and names and bool(BARS.search(lead))
+
+
 def _barring_list(
     evidence: list[Evidence], layouts: dict[str, list[tuple[int, int, int]]]
 ) -> Unit | None:
@@ -962,12 +983,10 @@ def _barring_list(
         for i, (start, end, item) in enumerate(layout[:-1]):
             if item or not layout[i + 1][2]:
                 continue
-            lead = " ".join(text[start:end].split())
-            names = ev.chunk.drug.lower() in lead.lower() or "this medicine" in lead.lower()
-            if len(lead.split()) <= LEAD_IN_WORDS and names and BARS.search(lead):
-                s, e, number = layout[i + 1]
-                unit = Unit(ev, rank, i + 1, " ".join(text[s:e].split()), number, 0.0)
-                unit.lead, unit.lead_index = lead, i
+            s, e, number = layout[i + 1]
+            unit = Unit(ev, rank, i + 1, " ".join(text[s:e].split()), number, 0.0)
+            unit.lead, unit.lead_index = " ".join(text[start:end].split()), i
+            if _bars_its_drug(unit):
                 return unit
     return None
 

@@ -202,3 +202,21 @@ def test_who_should_not_take_it_finds_the_barring_list_the_search_missed(
     query = engine.plan("who shouldnt be on zentorin")
     found = engine.retrieve_for(query, k=1).evidence
     assert any("Do not take Zentorin" in e.chunk.text for e in found), [e.chunk.name for e in found]
+
+
+def test_who_must_not_is_answered_by_the_barring_list_whatever_its_support(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "Who shouldn't get X?" shares no word with any item: support alone, set out of
+    reach here, would refuse the list that answers it. A question that asks something more
+    ("... in pregnancy?") is not answered by the list on that ground."""
+    engine = engine_over(
+        tmp_path_factory.mktemp("barred-never"),
+        {"barrix.md": LEAFLET},
+        hash_embedder,
+        abstain_below=0.99,
+    )
+    answer = engine.ask("who shouldnt get barrix? contraindications list pls")
+    assert not answer.abstained, answer.text
+    assert "Do not take Barrix" in answer.text and "liver problems" in answer.text
+    assert engine.ask("who shouldnt get barrix in pregnancy?").abstained
