@@ -130,10 +130,6 @@ READER = [
     W_ADJUST,
     W_CODRUG,
 ]
-SPECIFIC_GRACE = W_TARGET
-"""Support a statement that speaks of the specific thing asked (an overdose, a missed dose)
-may lack: clinicians ask "took a handful by mistake" in words far from "If you take more X
-than you should", and the statement's own words already say it answers that."""
 ITEM_WORDS = 40
 """A list item up to this length is quoted whole (all its sentences)."""
 PART_UNITS = 3
@@ -227,7 +223,9 @@ class Selection:
     specific: bool = False
     """The question asks for what a statement answers only by speaking of it (a missed
     dose, an overdose, a half-life: ``STATED_ONLY_AS_ITSELF``) and the chosen statement
-    speaks of it: the second signal of abstention, worth ``SPECIFIC_GRACE`` of support."""
+    speaks of it: the second signal of abstention, which answers whatever the support
+    (clinicians ask "took a handful by mistake" in words far from "If you take more X than
+    you should", and the statement's own words already say it answers that)."""
     barring: bool = False
     """The question asks only who must not take the drug, and the answer is the list a
     lead-in naming the drug bars it with ("Do not take X:"): given whatever its support,
@@ -334,7 +332,7 @@ class ExtractiveAnswerer:
             selection.codrug
             or selection.barring
             or self.policy.supports(selection.support)
-            or (selection.specific and self.policy.supports(selection.support + SPECIFIC_GRACE))
+            or selection.specific
         )
         return bool(selection.units) and not selection.undosed and supported
 

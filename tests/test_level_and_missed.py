@@ -10,10 +10,12 @@ from __future__ import annotations
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.qa.answer import SPECIFIC_GRACE
 from monorag.qa.engine import Engine
 from monorag.qa.reader import LEVEL, fit, intent_of
 from tests.conftest import engine_over
+
+NEVER = 0.99
+"""A support threshold no hash-embedder answer reaches: support alone refuses."""
 
 SILENT = """---
 title: Kalinor
@@ -197,23 +199,20 @@ def test_an_overdose_is_asked_about_in_more_than_one_way(question: str) -> None:
     assert intent_of(question).targets == {"overdose"}
 
 
-def test_a_statement_speaking_of_the_overdose_asked_about_needs_less_support(
+def test_a_statement_speaking_of_the_overdose_asked_about_is_given_whatever_its_support(
     tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
 ) -> None:
-    """The second signal of abstention: a statement that speaks of the overdose asked
-    about is given with up to ``SPECIFIC_GRACE`` less support than the threshold asks,
-    and no more."""
-    question = "pt accidentally took 3 levelor tabs - what sx to expect?"
-    probe = engine_over(tmp_path_factory.mktemp("probe"), {"levelor.md": STATED}, hash_embedder)
-    answer = probe.ask(question)
-    assert answer.trace is not None and answer.trace.support is not None
-    support = answer.trace.support
-    for short, answered in ((SPECIFIC_GRACE / 2, True), (SPECIFIC_GRACE * 1.5, False)):
-        folder = tmp_path_factory.mktemp("grace")
-        engine = engine_over(folder, {"levelor.md": STATED}, hash_embedder, support + short)
-        given = engine.ask(question)
-        assert given.abstained is not answered, short
-        assert not answered or "blood pressure" in given.text
+    """The second signal of abstention: a statement that speaks of the overdose asked about
+    ("If you take more Levelor tablets than you should") answers it, however far the
+    question's words ("accidentally took 3 tabs"); a monograph that speaks of no overdose
+    is still refused at the same threshold."""
+    question = "pt accidentally took 3 {} tabs - what sx to expect?"
+    folder = tmp_path_factory.mktemp("specific")
+    engine = engine_over(folder, {"levelor.md": STATED, "kalinor.md": SILENT}, hash_embedder, NEVER)
+    given = engine.ask(question.format("levelor"))
+    assert not given.abstained, given.text
+    assert "blood pressure" in given.text
+    assert engine.ask(question.format("kalinor")).abstained
 
 
 def test_the_passage_speaking_of_the_overdose_joins_the_evidence(engine: Engine) -> None:
