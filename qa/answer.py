@@ -541,6 +541,13 @@ class ExtractiveAnswerer:
                 naming=naming_best if naming else None,
                 question=question,
             )
+            if selection.specific and not self.policy.supports(selection.support):
+                # Given on what the statement speaks of, not on support: the runners-up
+                # within the margin of so low a score are as far from the question, so
+                # only the statement's own passage answers, read on to its paragraph's end.
+                own = [u for u in selection.units if u.evidence is best.evidence]
+                more = [u for u in _following(best, layouts, CODRUG_WORDS) if not _holds(own, u)]
+                selection.units = sorted([*own, *more], key=lambda u: (u.index, u.item))
         return selection
 
     @staticmethod

@@ -212,6 +212,8 @@ def test_a_statement_speaking_of_the_overdose_asked_about_is_given_whatever_its_
     given = engine.ask(question.format("levelor"))
     assert not given.abstained, given.text
     assert "blood pressure" in given.text
+    # Only that statement's passage: the runners-up of so low a support are no answer.
+    assert all("than you should" in c.section for c in given.citations), given.citations
     assert engine.ask(question.format("kalinor")).abstained
 
 
