@@ -30,6 +30,26 @@ from monorag.types import Answer
 MAX_QUESTION_CHARS = 2000
 """Longer questions are cut here: no clinical question needs more, and it bounds cost."""
 
+FORMS = {
+    form: re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+    for form, words in {
+        "ointment": r"oint(?:ment)?s?",
+        "cream": r"creams?",
+        "gel": r"gels?",
+        "patch": r"patch(?:es)?",
+        "inhaler": r"inhalers?|puffers?",
+        "drops": r"(?:eye|ear) ?drops?|gtts",
+        "spray": r"(?:nasal )?sprays?",
+        "suppository": r"suppositor(?:y|ies)|supps?",
+        "capsule": r"caps(?:ules?)?",
+        "tablet": r"tabs?|tablets?",
+        "injection": r"inj|injections?|injectable",
+        "infusion": r"infusions?",
+    }.items()
+}
+"""Dosage forms a question may name, with a clinician's shorthand ("oint", "tabs", "caps"):
+the word a monograph of that form uses is what it is looked up by."""
+
 MAX_DRUG_CHARS = 200
 """A drug filter longer than this names no drug; it is cut (it is echoed in abstentions)."""
 
@@ -135,7 +155,9 @@ class Planner:
         # The filter is user text too: cleaned and bounded like the question (a blank one
         # filters nothing).
         drug = clean(drug)[:MAX_DRUG_CHARS] if drug else None
-        lookup = self.drugs.resolve(drug) if drug else self.drugs.find(question)
+        lookup = (
+            self.drugs.resolve(drug) if drug else self._by_form(question, self.drugs.find(question))
+        )
         last = conversation.last_with_drugs() if conversation and not drug else None
         in_play = lookup.docs or (list(last.docs) if last is not None else [])
         if self.acronyms is not None and in_play:
@@ -256,6 +278,20 @@ class Planner:
                         if all(c != have for have, _ in found):
                             found.append((c, other.said))
         return {t: found for t, found in out.items() if found}
+
+    def _by_form(self, question: str, lookup: DrugLookup) -> DrugLookup:
+        """A name several monographs answer to (an INN: tacrolimus capsules and ointment),
+        narrowed to those that speak of the dosage form the question names ("tacrolimus
+        oint"), when some but not all of them do."""
+        forms = [form for form, rx in FORMS.items() if rx.search(question)]
+        if not forms:
+            return lookup
+        kept: list[DrugMatch] = []
+        for said in dict.fromkeys(m.said for m in lookup.matches):
+            same = [m for m in lookup.matches if m.said == said]
+            having = [m for m in same if all(self.mentions(f, m.docs) for f in forms)]
+            kept.extend(having if len(same) > 1 and 0 < len(having) < len(same) else same)
+        return replace(lookup, matches=kept)
 
     def _titles(self, docs: Collection[str]) -> list[str]:
         """The titles of the monographs ``docs`` (store keys), once each."""

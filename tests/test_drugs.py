@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from monorag.embed import default_model_path
+from monorag.embed import HashEmbedder, default_model_path
 from monorag.index.store import FileEntry
 from monorag.lexicon import DrugLexicon, shared_lexicon
 from monorag.qa.drugs import DrugIndex, words
@@ -340,3 +341,42 @@ def test_a_brand_and_its_inn_said_together_are_both_words_of_the_drug() -> None:
     assert lookup.titles == ["Sialanar"]
     assert set(lookup.said) == {"sialanar", "glycopyrronium"}
     assert without_drugs("sialanar glycopyrronium how often", lookup) == "how often"
+
+
+CAPSULES = """---
+title: Transgraf
+description: >-
+  Transgraf contains the active substance zelmocrolimus. It is used after an organ transplant.
+lastModified: '2025-01-01'
+---
+## 3. How to take Transgraf
+
+Take the capsules once a day in the morning. The usual dose is 0.2 mg/kg.
+"""
+
+OINTMENT = """---
+title: Dermagraf
+description: >-
+  Dermagraf contains the active substance zelmocrolimus. It is used for eczema.
+lastModified: '2025-01-01'
+---
+## 3. How to use Dermagraf
+
+Apply a thin layer of the ointment twice a day to the affected skin.
+"""
+
+
+def test_an_inn_several_monographs_share_is_narrowed_by_the_dosage_form_named(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """ "Zelmocrolimus oint" is the ointment's monograph, not the capsules'; with no form
+    named, or a form neither speaks of, both stay."""
+    from tests.conftest import engine_over
+
+    engine = engine_over(
+        tmp_path, {"transgraf.md": CAPSULES, "dermagraf.md": OINTMENT}, hash_embedder
+    )
+    assert engine.plan("zelmocrolimus oint for a 6yo - how often?").titles == ["Dermagraf"]
+    assert engine.plan("zelmocrolimus caps dose after transplant").titles == ["Transgraf"]
+    assert sorted(engine.plan("zelmocrolimus dose?").titles) == ["Dermagraf", "Transgraf"]
+    assert sorted(engine.plan("zelmocrolimus patch?").titles) == ["Dermagraf", "Transgraf"]
