@@ -132,6 +132,8 @@ def _range_patterns(unit: str) -> list[tuple[re.Pattern[str], str]]:
             ),
             "band",
         ),
+        # "20 kg - < 80 kg", "20 kg to less than 80 kg": a table's band, flattened.
+        (_rx(rf"{num}\s*(?:{unit})?\s*(?:to|-|–)\s*{_LOWER}\s*{num}\s*{unit}"), "band"),
         (_rx(rf"{num}\s*(?:to|-|–|and)\s*{num}\s*{unit}"), "between"),
         (_rx(rf"{_LOWER}\s*{num}\s*{unit}"), "below"),
         (_rx(rf"{_UPPER}\s*{num}\s*{unit}"), "above"),
@@ -710,8 +712,11 @@ class Fit:
 _MEASURED = {
     "clearance": ("renal", "mild", "moderate", "severe"),
     "age": ("child", "elderly"),
+    "weight": ("child",),
 }
-"""Case values a matching measure states (see ``Fit.unstated``)."""
+"""Case values a matching measure states (see ``Fit.unstated``): a weight band the child
+falls in states the child's dose (a leaflet's "20 kg to < 80 kg: 40 mg"); a band stated for
+adults only still conflicts on the age axis."""
 
 
 _EXCEPTION = _rx(

@@ -333,3 +333,13 @@ def test_a_patient_outside_a_dose_statements_exception_is_no_conflict() -> None:
         "In patients 80 years of age or older on hemodialysis the dose is 2.5 mg twice daily."
     )
     assert fit(patient, main_only).conflicts
+
+
+def test_a_flattened_tables_weight_band_is_one_band_and_states_a_childs_case() -> None:
+    """ "20 kg - < 80 kg Single dose of 40 mg": one band [20, 80], not "< 80"; a child of
+    35 kg falls in it, so it states the child's dose. Adults' bands still conflict."""
+    child = intent_of("xofluza for an 11yo 35kg - dose?")
+    band = fit(child, "20 kg - < 80 kg Single dose of 40 mg taken as")
+    assert band.matched and not band.conflicts and not band.unstated
+    assert fit(child, "80 kg or more Single dose of 80 mg").conflicts
+    assert fit(child, "Adults weighing 20 kg to less than 80 kg take 40 mg.").conflicts
