@@ -165,6 +165,13 @@ _AMOUNT = (
     r"|\b(?:one|two|three|four|five|six|half an?|a half)\s+(?:\w+\s+)?"
     rf"(?:{unit_alternation(_WORD_FORMS)})\b"
 )
+_RELATIVE = (
+    r"\b(?:reduc\w*|decreas\w*|increas\w*|lower\w*|cut)\s+(?:\w+\s+){0,2}?by\s+"
+    r"(?:approximately\s+|about\s+|up to\s+)?\d+\s*%|\b\d+\s*% of the (?:usual|normal|adult|"
+    r"recommended) dose\b|\bhalf (?:of )?the (?:usual|normal|adult|recommended) dose\b"
+)
+"""A dose stated relative to the usual one ("reduced by approximately 50%", "half the
+usual dose"): the amount a question about a population's dose asks for."""
 SCHEDULE = _rx(
     r"\b(?:cycles?|every (?:day|week|month|other|\d+|\w+ (?:days|weeks|months|hours))|"
     r"each (?:day|week|month|cycle)|once|twice|three times|four times|daily|weekly|monthly|"
@@ -410,7 +417,7 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             # "2.5 or 5 bid?": which amount of a schedule
             r"\d(?:\.\d+)?\s*(?:mg\s*)?(?:bid|tid|qid|qd|od|b\.i\.d|twice|once|three times)\b"
         ),
-        _rx(_AMOUNT),
+        _rx(rf"{_AMOUNT}|{_RELATIVE}"),
     ),
     "value": (
         _rx(

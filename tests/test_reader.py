@@ -343,3 +343,12 @@ def test_a_flattened_tables_weight_band_is_one_band_and_states_a_childs_case() -
     assert band.matched and not band.conflicts and not band.unstated
     assert fit(child, "80 kg or more Single dose of 80 mg").conflicts
     assert fit(child, "Adults weighing 20 kg to less than 80 kg take 40 mg.").conflicts
+
+
+def test_a_dose_stated_relative_to_the_usual_one_is_an_amount() -> None:
+    """ "Reduced by approximately 50%" answers "how much do I cut the dose?"; a share of
+    patients is no amount."""
+    cut = intent_of("examplozan in cirrhosis - how much do i cut the dose")
+    assert fit(cut, "Doses should be reduced by approximately 50% in hepatic impairment.").targets
+    assert fit(cut, "In hepatic impairment give half the usual dose.").targets
+    assert not fit(cut, "In hepatic impairment 50% of patients had nausea.").targets
