@@ -24,6 +24,7 @@ from monorag.embed import Embedder
 from monorag.index.lexical import LexicalIndex
 from monorag.index.vectors import VectorFile
 from monorag.qa.abstention import AbstentionPolicy
+from monorag.qa.drugs import words
 from monorag.qa.reader import (
     AXES,
     BARS,
@@ -888,8 +889,8 @@ class ExtractiveAnswerer:
         """Whether ``text`` names a drug that is not among the ``known`` words."""
         return any(
             self.is_drug(w)
-            for w in re.findall(r"[a-z][a-z-]{3,}", text.lower())
-            if w not in known and fold(w) not in known
+            for w in words(text)
+            if len(w) > 3 and w not in known and fold(w) not in known
         )
 
     @staticmethod
