@@ -483,18 +483,21 @@ class ExtractiveAnswerer:
             else:
                 unstated = intent.asked
         specific = sorted(intent.targets & STATED_ONLY_AS_ITSELF.keys())
-        if (
-            specific
-            and not (naming or unstated)
-            and not any(
-                states_target(target, (u.text, *u.context, u.evidence.chunk.section))
-                for target in specific
-                for u in units
-            )
-        ):
+        if specific and not (naming or unstated) and not any(_speaks(specific, u) for u in units):
             # "Missed dose - how long can they still take it?" where no passage found
             # speaks of a missed dose: the closest dose line does not answer it.
             unstated = STATED_ONLY_AS_ITSELF[specific[0]]
+        speaking_only = False
+        if specific and own and not (naming or unstated) and not _speaks(specific, best):
+            # Only a statement speaking of it answers: "accidentally put 3-4 drops in"
+            # is closer to the instructions for putting drops in than to "If you use
+            # more X than you should", which is the answer. Not for a follow-up that
+            # asks nothing of its own ("and if she vomits?" after a missed dose).
+            best = max(
+                (u for u in units if _speaks(specific, u)),
+                key=lambda u: (_speaks(specific, u, own=True), u.score),
+            )
+            speaking_only = True
         if best.fit is not None and best.fit.fragment and not best.lead:
             # A heading line or bare entry ("Pregnancy and breast-feeding") is no answer
             # on its own: the best statement that is one answers.
@@ -542,13 +545,26 @@ class ExtractiveAnswerer:
                 naming=naming_best if naming else None,
                 question=question,
             )
-            if selection.specific and not self.policy.supports(selection.support):
-                # Given on what the statement speaks of, not on support: the runners-up
-                # within the margin of so low a score are as far from the question, so
-                # only the statement's own passage answers, read on to its paragraph's end.
-                own = [u for u in selection.units if u.evidence is best.evidence]
-                more = [u for u in _following(best, layouts, CODRUG_WORDS) if not _holds(own, u)]
-                selection.units = sorted([*own, *more], key=lambda u: (u.index, u.item))
+            if selection.specific and (
+                speaking_only or not self.policy.supports(selection.support)
+            ):
+                # Chosen for speaking of it over closer lines, or given whatever its
+                # support: the runners-up are about something else (the instructions for
+                # putting drops in, not for having put in too many) or as far from the
+                # question. What speaks of it in the passage answers, the best statement
+                # read on to its paragraph's end.
+                kept = [
+                    u
+                    for u in selection.units
+                    if u is best
+                    or (u.evidence.chunk.id == best.evidence.chunk.id and _speaks(specific, u))
+                ]
+                more = [
+                    u
+                    for u in _following(best, layouts, CODRUG_WORDS)
+                    if not _holds(kept, u) and not fit(intent, u.text).conflicts
+                ]
+                selection.units = sorted([*kept, *more], key=lambda u: (u.index, u.item))
         return selection
 
     @staticmethod
@@ -966,6 +982,15 @@ class ExtractiveAnswerer:
             note=note,
             evidence=[u.evidence for u in selection.units],
         )
+
+
+def _speaks(targets: Sequence[str], unit: Unit, *, own: bool = False) -> bool:
+    """The unit (read under its context and heading; with ``own``, in its own words and
+    lead-in) speaks of one of ``targets``."""
+    said = (unit.text, unit.lead)
+    if not own:
+        said = (*said, *unit.context, unit.evidence.chunk.section)
+    return any(states_target(target, said) for target in targets)
 
 
 def _bars_its_drug(unit: Unit) -> bool:

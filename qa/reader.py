@@ -319,8 +319,9 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "overdose": (
         _rx(
-            r"\b(?:overdos\w*|too much|too many|antidote|instead of|by mistake|accidental(?:ly)? "
-            r"(?:took|taken|swallow\w*|ingest\w*|given|injected)|a handful|"
+            r"\b(?:overdos\w*|too much|too many|antidote|instead of|by mistake|accident(?:al)?ly "
+            r"(?:took|taken|swallow\w*|ingest\w*|given|gave|injected|used|put|applied|"
+            r"instilled|inhaled)|a handful|"
             # a child who found the tube: "got into mom's tube and ate some"
             r"(?:ate|eaten|drank|swallowed|licked) some|got into)\b"
         ),

@@ -231,3 +231,34 @@ def test_too_much_speaks_of_an_overdose_only_when_too_much_is_taken() -> None:
     assert fit(overdose, "If you have taken too many tablets, call your doctor.").targets
     assert fit(overdose, "If you use too much, call your doctor.").targets
     assert not fit(overdose, "Signs of losing too much fluid are listed in section 4.").targets
+
+
+OCULOR = """---
+title: Oculor
+description: >-
+  Oculor eye drops are a test medicine for glaucoma written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to use Oculor
+
+Put one drop in each affected eye once a day, in the evening. If a drop misses the eye, put in another drop.
+
+If you use more Oculor than you should, rinse the eye with warm water. Do not put in any more drops until the next evening dose.
+"""  # noqa: E501
+
+
+def test_an_overdose_question_worded_like_the_instructions_gets_the_overdose_statement(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "Accidentally put 3 drops in each eye" shares its words with how the drops are put
+    in; only the statement speaking of using more than one should answers it."""
+    folder = tmp_path_factory.mktemp("oculor")
+    engine = engine_over(folder, {"oculor.md": OCULOR}, hash_embedder)
+    answer = engine.ask(
+        "pt accidently put 3 drops of oculor in each affected eye in the evening - what now?"
+    )
+    assert not answer.abstained, answer.text
+    assert "rinse the eye with warm water" in answer.text
+    assert "once a day" not in answer.text and "another drop" not in answer.text
