@@ -1142,9 +1142,9 @@ def _cycle_of(best: Unit, units: list[Unit], intent: Intent) -> Unit | None:
 
 
 def _case_alone(intent: Intent, unit: Unit, prev: Unit) -> bool:
-    """The unit, a later sentence of a list item, states the case the question asks a dose
-    for in its own words, and the sentence before it in the item states an amount for no
-    case: everyone else's dose ("You continue with one capsule daily. If you have liver
+    """The unit, a later sentence of a list item, states the population the question names
+    in its own words, and the sentence before it in the item states an amount for no
+    population: everyone else's dose ("You continue with one capsule daily. If you have liver
     problems, your doctor may reduce it to one capsule every other day."), which read
     beside the case's own would be a second, wrong dose for it."""
     if not intent.qualifiers or _NEEDS_CONTEXT.match(unit.text) or not unit.item:

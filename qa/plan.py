@@ -84,8 +84,8 @@ class Query:
     (``Retriever._dosing``)."""
     speaks: tuple[str, ...] = ()
     """Targets the question asks for that a statement answers only by speaking of them (an
-    overdose, a missed dose: ``STATED_ONLY_AS_ITSELF``): the first passage of each searched
-    monograph that speaks of one is searched as well (``Retriever._speaking``)."""
+    overdose, a missed dose: ``STATED_ONLY_AS_ITSELF``): the passage of each searched
+    monograph that speaks of one most is searched as well (``Retriever._speaking``)."""
     phrased: str = ""
     """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
     says it otherwise: searched for lexically beside ``text`` (``BARRED`` also joins
@@ -193,12 +193,7 @@ class Planner:
                 # Looked for in the monographs that do not name it ("advil" with losartan
                 # and telmisartan: one names ibuprofen, the other only NSAIDs).
                 unnamed = [d for d in in_play if not any(self.mentions(s, [d]) for s in said)]
-                classes: list[str] = []
-                via = ""
-                for spelling in spellings if unnamed else []:
-                    found = [c for c in self.classes(spelling, unnamed) if c not in classes]
-                    classes.extend(found)
-                    via = via or (spelling if found else "")
+                classes, via = self._classes_of(spellings, unnamed) if unnamed else ([], "")
                 if said or classes:
                     query.codrugs.extend(s for s in [*said, *classes] if s not in query.codrugs)
                 else:
@@ -273,11 +268,22 @@ class Planner:
                 if any(self.mentions(s, match.docs) for s in spellings):
                     continue
                 found = out.setdefault(match.title, [])
-                for spelling in spellings:
-                    for c in self.classes(spelling, match.docs):
-                        if all(c != have for have, _ in found):
-                            found.append((c, other.said))
+                have = {c for c, _ in found}
+                classes, _ = self._classes_of(spellings, match.docs)
+                found.extend((c, other.said) for c in classes if c not in have)
         return {t: found for t, found in out.items() if found}
+
+    def _classes_of(self, spellings: list[str], docs: Collection[str]) -> tuple[list[str], str]:
+        """The classes, once each, under which the corpus lists a drug spelt any of these
+        ways that ``docs`` name (``DrugClasses.named_in``), and the first spelling that
+        found one ("" if none)."""
+        classes: list[str] = []
+        via = ""
+        for spelling in spellings:
+            found = [c for c in self.classes(spelling, docs) if c not in classes]
+            classes.extend(found)
+            via = via or (spelling if found else "")
+        return classes, via
 
     def _by_form(self, question: str, lookup: DrugLookup) -> DrugLookup:
         """A name several monographs answer to (an INN: tacrolimus capsules and ointment),

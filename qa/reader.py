@@ -779,23 +779,20 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         for layer in layers:
             ranges = _stated_ranges(layer, measure)
             if ranges:
-                if any(lo <= qhi and qlo <= hi for lo, hi in ranges):
+                inside = any(lo <= qhi and qlo <= hi for lo, hi in ranges)
+                # Only an exception may state it ("5 mg, reduced to 2.5 mg if 80 years or
+                # older") with the patient outside it: the main dose is then theirs.
+                if inside or not _stated_ranges(_EXCEPTION.sub("", layer), measure):
                     matched += 1
                     population_seen = True
                     # "CrCl under 10 mL/min" states the case "CrCl 8" asks about,
                     # however it grades it.
                     unstated = [v for v in unstated if v not in _MEASURED.get(measure, ())]
-                    if measure == "clearance" and severity_missed:
+                    if inside and measure == "clearance" and severity_missed:
                         missing -= 1  # the range grades it: it states the severity asked
                         matched += 1
-                elif _stated_ranges(_EXCEPTION.sub("", layer), measure):
-                    conflicts += 1
                 else:
-                    # Only an exception states it ("5 mg, reduced to 2.5 mg if 80 years
-                    # or older") and the patient is outside it: the main dose is theirs.
-                    matched += 1
-                    population_seen = True
-                    unstated = [v for v in unstated if v not in _MEASURED.get(measure, ())]
+                    conflicts += 1
                 break
         else:
             missing += measure == "weight"
