@@ -1092,7 +1092,28 @@ def is_fragment(text: str) -> bool:
 
 
 # -- one clause of a sentence that states two cases --------------------------------------------
-_COORDINATED = _rx(r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to)\b)")
+_COORDINATED = _rx(r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to|by)\b)")
+_NEGATION = _rx(r"\b(?:without|w/o|no|not|non)\b[-\s]*((?:[a-z][a-z0-9'-]*\s*){1,3})")
+"""A case stated by what it lacks ("without ascites", "w/o dialysis"): the words it
+negates, up to three, until a word that says nothing of the case."""
+
+
+def _case_words(text: str, titled: list[str]) -> set[str]:
+    """The content words of a clause or question that name a case, those it states by their
+    absence marked "-" ("without ascites" -> "-ascites"): "with ascites" is the other case,
+    not the same. A word of ``titled`` (the drug's name) names no case."""
+    lowered = text.lower().replace("w/o", "without")
+    negated: set[str] = set()
+    for m in _NEGATION.finditer(lowered):
+        for w in _WORD.findall(m.group(1)):
+            if w in _SCOPE_FILLER or w in _SCOPE_STOP:
+                break
+            negated.add(w)
+    words = [w for w in _WORD.findall(lowered) if not any(_same_word(w, t) for t in titled)]
+    # A qualifier word is no content word (``_content``); the case it states is ("@severe"):
+    # "25% in moderate and severe impairment, and 50% in severe" states moderate once.
+    stated = {f"@{axis}:{v}" for axis in AXES for v in _axes_one(text, axis)}
+    return {f"-{w}" if w in negated else w for w in _content(words)} | stated
 
 
 def clause_for(question: str, text: str, drug: str = "") -> str | None:
@@ -1110,22 +1131,19 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
     if len(clauses) < 2 or not all(re.search(r"\d", c) for c in clauses):
         return None
     titled = _WORD.findall(drug.lower())
-    kept = [w for w in _WORD.findall(question.lower()) if not any(_same_word(w, t) for t in titled)]
     # The words typed, not their initials: "major bleed" is no abbreviation of "minor
     # bleeding", though both are "mb".
-    asked = set(_content(kept))
+    asked = _case_words(question, titled)
     if not asked:
         return None
-    contents = [set(_content(_WORD.findall(c.lower()))) for c in clauses]
+    contents = [_case_words(c, []) for c in clauses]
     matching = []
     for i, mine in enumerate(contents):
         others = set().union(*(c for j, c in enumerate(contents) if j != i))
-        own = sorted(w for w in mine if not any(_same_word(w, o) for o in others))
+        own = [w for w in mine if _own(w, others)]
         if not own:
             return None  # a clause with nothing of its own: not a case of its own
-        if any(_same_word(w, q) for w in own for q in asked) or _initials_in(
-            own, clauses[i], asked
-        ):
+        if any(_names(q, w) for w in own for q in asked) or _initials_in(own, clauses[i], asked):
             matching.append(i)
     if len(matching) != 1:
         return None
@@ -1141,6 +1159,22 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
     spots = [m.start() for m in re.finditer(rf"\b{re.escape(opening)}\b", first, _I)]
     shared = first[: spots[-1]].strip().rstrip(",") if spots else ""
     return f"{shared} … {chosen}." if shared else f"… {chosen}."
+
+
+def _own(word: str, others: set[str]) -> bool:
+    """Whether a clause's ``word`` (see ``_case_words``) is its own, not the other
+    clauses'. A qualifier is a clause's own case only where another clause states another
+    value of it: "advise women not to breastfeed during treatment and for 1 week after the
+    final dose" states one case, however its second clause begins."""
+    if word.startswith("@"):
+        axis = word.split(":")[0]
+        return word not in others and any(o.split(":")[0] == axis for o in others)
+    return not any(_same_word(word, o) for o in others)
+
+
+def _names(asked: str, word: str) -> bool:
+    """Whether the question's word ``asked`` names the clause's ``word``."""
+    return asked == word if word.startswith("@") else _same_word(word, asked)
 
 
 def _initials_in(own: list[str], clause: str, asked: set[str]) -> bool:

@@ -339,3 +339,34 @@ def test_clause_for_needs_two_numbered_cases_and_one_named() -> None:
     )
     assert clause_for("how long?", sentence) is None
     assert clause_for("dose for gout?", "Take 40 mg daily with food and plenty of water.") is None
+
+
+CASES_BY_ABSENCE = (
+    "The dose should be lowered by about 30% in patients with mild and moderate renal "
+    "impairment without proteinuria, and by about 60% in patients with moderate renal "
+    "impairment with proteinuria, with later doses set by response."
+)
+
+
+def test_a_case_stated_by_what_it_lacks_is_the_other_case() -> None:
+    """A case stated by what it lacks: "without proteinuria" and "with proteinuria" are two
+    cases, not one word twice: a
+    question about a patient with it gets the 60% clause, not the 30% beside it; one naming
+    a severity only one clause states gets that clause; one naming what both state gets
+    the sentence whole."""
+    from monorag.qa.reader import clause_for
+
+    wth = clause_for("dose cut in ckd w proteinuria?", CASES_BY_ABSENCE, "Examplo")
+    assert wth is not None and "60%" in wth and "30%" not in wth
+    without = clause_for("dose in ckd, no proteinuria?", CASES_BY_ABSENCE, "Examplo")
+    assert without is not None and "30%" in without and "60%" not in without
+    mild = clause_for("mild renal impairment dose?", CASES_BY_ABSENCE, "Examplo")
+    assert mild is not None and "30%" in mild and "60%" not in mild
+    assert clause_for("moderate renal impairment dose?", CASES_BY_ABSENCE, "Examplo") is None
+    # A qualifier stated in one clause only is no second case: "and for 2 weeks after"
+    # continues the breastfeeding sentence, which is quoted whole.
+    one_case = (
+        "Because of the risk to a breastfed infant, advise women not to breastfeed during "
+        "treatment and for 2 weeks after the final dose."
+    )
+    assert clause_for("what if she is breastfeeding?", one_case, "Examplo") is None
