@@ -350,10 +350,9 @@ CASES_BY_ABSENCE = (
 
 def test_a_case_stated_by_what_it_lacks_is_the_other_case() -> None:
     """A case stated by what it lacks: "without proteinuria" and "with proteinuria" are two
-    cases, not one word twice: a
-    question about a patient with it gets the 60% clause, not the 30% beside it; one naming
-    a severity only one clause states gets that clause; one naming what both state gets
-    the sentence whole."""
+    cases, not one word twice. A question about a patient with it gets the 60% clause, not
+    the 30% beside it; one naming a severity only one clause states gets that clause; one
+    naming what both state gets the sentence whole."""
     from monorag.qa.reader import clause_for
 
     wth = clause_for("dose cut in ckd w proteinuria?", CASES_BY_ABSENCE, "Examplo")
