@@ -78,15 +78,27 @@ class Acronyms:
         low = token.lower()
         if low in READ_ELSEWHERE or self._reserved(low):
             return None
-        shorts = [token] if token in self._folded.get(low, ()) else []
-        if not shorts and low not in self._english:
-            shorts = self._folded.get(low, [])
+        shorts = self._shorts(token)
         for short in shorts:
             for doc in docs:
                 if long := self._by_doc.get(doc, {}).get(short):
                     return self._plain(long)
         longs = {self._corpus[s] for s in shorts if s in self._corpus}
         return self._plain(longs.pop()) if len(longs) == 1 else None
+
+    def _shorts(self, token: str) -> list[str]:
+        """The acronyms as defined that ``token`` may be: as typed, else in other letters
+        when that spelling is no English word."""
+        low = token.lower()
+        shorts = [token] if token in self._folded.get(low, ()) else []
+        if not shorts and low not in self._english:
+            shorts = self._folded.get(low, [])
+        return shorts
+
+    def _defines(self, token: str, docs: Iterable[str]) -> bool:
+        """True when one of ``docs`` defines ``token`` itself."""
+        shorts = self._shorts(token)
+        return any(s in self._by_doc.get(doc, {}) for doc in docs for s in shorts)
 
     def _plain(self, long: str | None) -> str | None:
         # A long form naming a drug ("MTX" for methotrexate) would add a drug to the
@@ -100,11 +112,18 @@ class Acronyms:
         text: str,
         docs: Iterable[str] = (),
         used: Callable[[str], bool] = lambda _token: False,
+        written: Callable[[str], bool] = lambda _long: True,
     ) -> str:
         """``text`` with each acronym followed by its long form in brackets, unless the
         text already says it or ``used(token)``: the monographs asked about write the
         acronym themselves, so it matches their text as typed, and its long form would
-        only add words (that other monographs match better)."""
+        only add words (that other monographs match better).
+
+        A long form the monographs asked about do not define is the corpus's, and is
+        added only when ``written(long)``: those monographs write of it (the planner asks
+        for its head noun, "pneumonia" of "community-acquired pneumonia"). "psa" in a
+        question about a leaflet for psoriatic arthritis is not the prostate-specific
+        antigen another leaflet defines."""
         if not self._folded:
             return text
         docs = list(docs)
@@ -116,6 +135,8 @@ class Acronyms:
                 return token
             long = self.long_form(token, docs)
             if long is None or _normal(long) in _normal(text) or used(token):
+                return token
+            if not self._defines(token, docs) and not written(long):
                 return token
             return f"{token} ({long})"
 

@@ -164,7 +164,12 @@ class Planner:
             # Read with the definitions of the monographs asked about (a follow-up's: the
             # previous turn's), before the corpus's. A question about no drug in
             # particular searches every monograph, and one of them writes the acronym.
-            spelt = self.acronyms.spelt_out(question, in_play, lambda t: self.mentions(t, in_play))
+            spelt = self.acronyms.spelt_out(
+                question,
+                in_play,
+                lambda t: self.mentions(t, in_play),
+                lambda long: self.mentions(long.split()[-1], in_play),
+            )
             question = spelt if len(spelt) <= MAX_QUESTION_CHARS else question
         query = Query(question=question, text=question)
         if drug and not lookup.matches:

@@ -120,3 +120,53 @@ def test_a_dose_question_naming_an_acronym_gets_the_dose_for_what_it_stands_for(
     assert not answer.abstained
     assert "450 mg" in answer.text, answer.text
     assert "300 mg" not in answer.text
+
+
+PSORIASIS = """---
+title: Plaxentor
+description: >-
+  Plaxentor is a test medicine written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 3. How to use Plaxentor
+
+Psoriatic arthritis: the first dose is 160 mg, then 80 mg every 4 weeks.
+"""
+
+PROSTATE = """---
+title: Quorandel
+description: >-
+  Quorandel is a test medicine written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+faqs: []
+---
+
+## 2. Before you take Quorandel
+
+Your doctor will measure your prostate-specific antigen (PSA) before each dose.
+"""
+
+
+def test_another_monographs_definition_is_not_read_into_a_question_about_one_that_never_uses_it(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """Only one leaflet defines PSA, as the prostate-specific antigen; a question about the
+    psoriatic-arthritis leaflet typing "psa" is not about an antigen that leaflet never
+    names, and is echoed as typed. The corpus's definition still spells out a question
+    about a monograph that writes of what it stands for."""
+    engine = engine_over(
+        tmp_path, {"plaxentor.md": PSORIASIS, "quorandel.md": PROSTATE}, hash_embedder
+    )
+    answer = engine.ask("plaxentor for psa - loading and maintenance?")
+    assert "antigen" not in answer.question
+    spell = acronyms()
+    assert spell.spelt_out("dose for CAP?", ["x"], written=lambda long: False) == "dose for CAP?"
+    assert spell.spelt_out("dose for CAP?", ["x"], written=lambda long: True) == (
+        "dose for CAP (community-acquired pneumonia)?"
+    )
+    # What the asked monograph defines itself needs no more.
+    assert spell.spelt_out("dose for CAP?", ["a"], written=lambda long: False) == (
+        "dose for CAP (community-acquired pneumonia)?"
+    )
