@@ -159,7 +159,8 @@ class AbstentionPolicy:
         their statements naming its class (``monorag.qa.classes``)."""
         return (
             f"{_monographs_do(titles)} not name {name}; what the monographs state of "
-            f"{' or '.join(classes)} is quoted, a class under which other monographs here list it."
+            f"{' or '.join(classes)} is quoted, a class it belongs to (as other monographs "
+            "here list it, or by the stem of its name)."
         )
 
     @staticmethod

@@ -6,8 +6,10 @@ class: "pt on xtandi started on quetiapine" where the Xtandi leaflet warns about
 may mask the warning symptoms of low blood sugar". Answering "the monograph does not
 mention quetiapine" hides an interaction it states. The drug dictionary
 (``monorag.lexicon``) links names to MeSH and DrugBank ids, not to classes, and no
-vocabulary of pharmacological classes ships in the registries; but the monographs
-themselves say which drugs a class holds, wherever they give examples of one:
+vocabulary of pharmacological classes ships in the registries. Two sources remain: the
+WHO's INN stems (``STEMS``: "-olol" names a beta-blocker), for the stems that name one
+class; and the monographs themselves, which say which drugs a class holds wherever they
+give examples of one:
 
 - a class followed by its examples in brackets: "antipsychotics (e.g. haloperidol,
   quetiapine)", "medicines used to treat heart rhythm problems (quinidine, amiodarone)";
@@ -23,8 +25,9 @@ to ``KINDS[0]`` than to the others (an argmax between three descriptions, no thr
 ``DrugClasses.named_in(name, docs)`` reads those statements in every monograph that names
 the drug and returns the classes that the monographs asked about also name, spelt as they
 spell them: the statements naming them are what the question asks about. Nothing here
-names a drug or a class: the knowledge grows with the corpus (a class no monograph lists
-the drug under is not found, and the question is refused as before).
+names a drug, and no class but the stems' own: the knowledge grows with the corpus (a
+class no monograph lists the drug under and no stem gives is not found, and the question
+is refused as before).
 """
 
 from __future__ import annotations
@@ -82,6 +85,61 @@ KINDS = ("a class of medicines", "a disease or medical condition", "a part of th
 """What the words before a list of examples may name; only the first is a class."""
 MAX_CLASSES = 3
 """At most this many classes are reported for one drug, the most specific first."""
+
+
+STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("olol", ("beta-blockers", "beta blocking agents")),
+    ("alol", ("beta-blockers", "beta blocking agents")),
+    ("dilol", ("beta-blockers", "beta blocking agents")),
+    ("pril", ("ACE inhibitors", "angiotensin converting enzyme inhibitors")),
+    ("sartan", ("angiotensin II receptor blockers", "angiotensin receptor blockers")),
+    ("vastatin", ("statins", "HMG-CoA reductase inhibitors")),
+    ("prazole", ("proton pump inhibitors",)),
+    ("tidine", ("H2 antagonists", "H2-receptor antagonists", "H2 blockers")),
+    ("conazole", ("azole antifungals", "antifungals", "antifungal medicines")),
+    ("floxacin", ("fluoroquinolones", "quinolones")),
+    ("cillin", ("penicillins",)),
+    ("dipine", ("calcium channel blockers",)),
+    ("gliptin", ("DPP-4 inhibitors",)),
+    ("gliflozin", ("SGLT2 inhibitors",)),
+    ("parin", ("heparins",)),
+    ("xaban", ("factor Xa inhibitors", "anticoagulants")),
+    ("gatran", ("thrombin inhibitors", "anticoagulants")),
+    ("triptan", ("triptans",)),
+    ("setron", ("5-HT3 antagonists",)),
+    ("peridone", ("antipsychotics", "antipsychotic medicines")),
+    ("piprazole", ("antipsychotics", "antipsychotic medicines")),
+    ("azepam", ("benzodiazepines",)),
+    ("azolam", ("benzodiazepines",)),
+    ("coxib", ("COX-2 inhibitors", "non-steroidal anti-inflammatory drugs", "NSAIDs")),
+    ("profen", ("non-steroidal anti-inflammatory drugs", "NSAIDs")),
+    ("reotide", ("somatostatin analogues",)),
+    ("nitrate", ("nitrates",)),
+    ("dronate", ("bisphosphonates",)),
+    ("lukast", ("leukotriene receptor antagonists",)),
+    ("triptyline", ("tricyclic antidepressants",)),
+    ("barbital", ("barbiturates",)),
+)
+"""The class an INN's stem gives it, by the WHO's "The use of stems in the selection of
+International Nonproprietary Names" (WHO/EMP/RHT/TSN/2018.1): "-olol" is a beta-blocker
+("bisoprolol"), "-prazole" a proton pump inhibitor. Only stems whose every INN is of one
+class, and each class spelt as leaflets and labels name it (``class_pattern`` reads their
+variants). A name is stemmed only when it is longer than its stem by three letters. This
+is pharmacology's own naming convention, not a list of drugs: a drug no monograph lists
+under a class still has its class."""
+MIN_ROOT = 3
+"""Letters an INN has before its stem ("bisopr-olol"): a shorter word is no INN of it."""
+
+
+def stem_classes(name: str) -> list[str]:
+    """The classes the INN stems of ``name``'s words give it (``STEMS``), e.g.
+    "bisoprolol" -> ["beta-blockers", "beta blocking agents"]."""
+    out: list[str] = []
+    for word in re.findall(r"[a-z]+", name.lower()):
+        for stem, classes in STEMS:
+            if word.endswith(stem) and len(word) >= len(stem) + MIN_ROOT:
+                out.extend(c for c in classes if c not in out)
+    return out
 
 
 _HEADS = frozenset("medicine medication drug agent".split())
@@ -176,10 +234,11 @@ class DrugClasses:
         return self._is_class[phrase]
 
     def named_in(self, name: str, docs: Collection[str]) -> list[str]:
-        """The classes of ``name`` (``of``) that ``docs`` name as a class, spelt as they
-        spell them, the most specific (longest) first."""
+        """The classes of ``name`` (``of``, then its INN stem's: ``stem_classes``) that
+        ``docs`` name as a class, spelt as they spell them, the most specific (longest)
+        first."""
         spelt: dict[str, None] = {}
-        for phrase in self.of(name):
+        for phrase in dict.fromkeys([*self.of(name), *stem_classes(name)]):
             words = self._as_class(class_pattern(phrase), phrase, docs)
             if words and words.lower() not in {s.lower() for s in spelt}:
                 spelt[words] = None

@@ -4,7 +4,8 @@
 beta-blockers: "the monograph does not mention bisoprolol" would hide an interaction it
 states. No vocabulary of drug classes ships in the registries; the corpus says which drugs
 a class holds wherever a monograph gives examples of one ("beta-blockers (e.g. atenolol,
-bisoprolol)"), and ``monorag.qa.classes`` reads it there. The monographs are written here.
+bisoprolol)"), and ``monorag.qa.classes`` reads it there, or the WHO's INN stem of the
+name gives it ("-olol"). The monographs are written here.
 """
 
 from __future__ import annotations
@@ -94,6 +95,27 @@ def test_a_drug_no_monograph_lists_under_a_class_is_still_not_mentioned(engine: 
     answer = engine.ask("zorvanta with tacrolimus?")
     assert answer.abstained
     assert "does not mention tacrolimus" in answer.text
+
+
+def test_a_drug_no_monograph_lists_is_found_by_the_class_its_inn_stem_names(
+    engine: Engine,
+) -> None:
+    """No monograph here names propranolol; its stem "-olol" is the WHO's for beta-blockers,
+    which Zorvanta warns about. The note says the class came from the drug's name, not from
+    a monograph that lists it."""
+    answer = engine.ask("zorvanta and propranolol together ok?")
+    assert not answer.abstained, answer.text
+    assert "Beta-blockers (used to treat high blood pressure)" in answer.text
+    assert "does not name propranolol" in answer.note and "stem of its name" in answer.note
+
+
+def test_inn_stems_give_a_class_only_to_a_name_longer_than_the_stem() -> None:
+    from monorag.qa.classes import stem_classes
+
+    assert "beta-blockers" in stem_classes("bisoprolol")
+    assert "proton pump inhibitors" in stem_classes("Esomeprazole magnesium")
+    assert stem_classes("fluoxetine") == []  # "-oxetine" names no single class
+    assert stem_classes("olol") == [] and stem_classes("pril") == []
 
 
 # -- the reading of classes, on text ------------------------------------------------------------
