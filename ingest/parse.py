@@ -47,7 +47,8 @@ _ACTIVE_LIST = re.compile(
     r"(?i:\bthe)\s+active\s+substances?\s+"
     r"(?:(?:of|in)\s+(?:your\s+medicine|this\s+medicine|[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+)?"
     r"(?:is|are)\s+(?:called\s+|an?\s+[a-z]+\s+called\s+)?([^.;\n()]{3,160})"
-    r"|(?:contains?|made\s+up\s+of)\s+(?:\w+\s+)?active\s+substances?\s*(?::|called)\s*"
+    r"|(?:contains?|made\s+up\s+of)\s+"
+    r"(?:(?:\w+\s+)?active\s+substances?|(?:two|three|four)\s+substances)\s*(?::|called)\s*"
     r"([^.;\n()]{3,160})"
 )
 _ACTIVE_ONE = re.compile(

@@ -152,17 +152,23 @@ _PREFIX = re.compile(r"^(non|anti)-?(?=[a-z]{4})", _I)
 def class_pattern(phrase: str) -> re.Pattern[str]:
     """How a class is matched in another monograph: each word by its folded stem with a
     short ending ("antipsychotics" matches "antipsychotic medicines"), a hyphen optional
-    ("beta-blockers", "beta blockers", "nonsteroidal", "non-steroidal"), a last word that
-    is only a head noun matching any other (``_HEADS``)."""
+    ("beta-blockers", "beta blockers", "nonsteroidal", "non-steroidal"), the last word of
+    two or more matching any head noun too (``_HEADS``: "potassium-sparing diuretics" in
+    "potassium-sparing medicines")."""
     words = []
     split = phrase.split()
+    heads = "|".join(sorted(_HEADS))
     for n, word in enumerate(split):
-        if n == len(split) - 1 and n and fold(word.lower()) in _HEADS:
-            words.append("(?:" + "|".join(sorted(_HEADS)) + ")")
+        last = n == len(split) - 1 and n > 0
+        if last and fold(word.lower()) in _HEADS:
+            words.append(f"(?:{heads})")
             continue
         word = _PREFIX.sub(r"\1-", word)
         pieces = [fold(p.lower()) for p in re.split(r"[-'’]", word) if p]
-        words.append(r"[-\s]?".join(re.escape(p) for p in pieces))
+        spelt = r"[-\s]?".join(re.escape(p) for p in pieces)
+        # "Potassium-sparing medicines" names every potassium-sparing diuretic: what a
+        # monograph says of the wider class is said of the narrower.
+        words.append(f"(?:{spelt}|{heads})" if last else spelt)
     return re.compile(r"\b" + r"\w{0,4}[-\s]+".join(words) + r"\w{0,4}\b", _I)
 
 
@@ -250,8 +256,8 @@ class DrugClasses:
         is ("nefazodone (an antidepressant)", "ketoconazole, itraconazole (antifungals)"):
         what a monograph says of one antidepressant it names is not said of all of them."""
         split = phrase.split()
-        if len(split) > 1 and fold(split[-1]) in _HEADS:
-            split = split[:-1]  # any head noun may name it there (``class_pattern``)
+        if len(split) > 1:
+            split = split[:-1]  # a head noun may name it there (``class_pattern``)
         for text in self._passages(" ".join(split).replace("-", " "), docs, None):
             for m in pattern.finditer(text):
                 words = " ".join(m.group(0).split())

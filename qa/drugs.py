@@ -98,8 +98,10 @@ class DrugIndex:
         name their monographs (``_substance_words``)."""
         self._title_of: dict[str, str] = {}
         self._parts: dict[str, int] = {}
+        self._aliases: dict[str, list[str]] = {}
         for entry in files:
             self._title_of[entry.key] = entry.title
+            self._aliases[entry.key] = [a for a in entry.aliases.split("|") if a]
             others = {a.lower() for a in entry.aliases.split("|") if a} - {entry.title.lower()}
             self._parts[entry.key] = max(1, len(others))
             for alias in [entry.title, *entry.aliases.split("|")]:
@@ -272,7 +274,7 @@ class DrugIndex:
                 add(docs, name, exact=True, alias=canonical)
             else:
                 lookup.unknown.append(name)
-        lookup.matches = self._narrowed(list(found.values()), named)
+        lookup.matches = self._only_these(self._narrowed(list(found.values()), named), named)
         if len(named) == 1:
             lookup.matches = self._alone(lookup.matches)
         titles = set(lookup.titles)
@@ -306,6 +308,30 @@ class DrugIndex:
         if not shared or shared == set().union(*named.values()):
             return matches
         return [m for m in matches if m.title in shared]
+
+    def _only_these(self, matches: list[DrugMatch], named: dict[str, set[str]]) -> list[DrugMatch]:
+        """Two or more substances named together ("amlodipine valsartan") that several
+        monographs hold: those holding no other substance, when some do (the two-drug
+        tablet, not the triple one that adds hydrochlorothiazide)."""
+        if len(named) < 2 or len(matches) < 2 or self._lexicon is None:
+            return matches
+        if not all(m.title in titles for m in matches for titles in named.values()):
+            return matches  # drugs asked about together, not the parts of one product
+        lexicon = self._lexicon
+        spoken = {self.canonical(m.name) for m in matches} | {m.name for m in matches}
+        spoken |= {self.canonical(said) for said in named}
+
+        def adds(match: DrugMatch) -> bool:
+            for doc in match.docs:
+                for alias in self._aliases.get(doc, [])[1:]:
+                    head = (words(alias) or [""])[0]
+                    unnamed = head and head not in spoken and self.canonical(head) not in spoken
+                    if unnamed and lexicon.is_drug(head):
+                        return True
+            return False
+
+        kept = [m for m in matches if not adds(m)]
+        return kept if kept and len(kept) < len(matches) else matches
 
     def _unknown(self, tokens: list[str], used: list[bool]) -> list[str]:
         """Drug names of the vocabulary (two words, then one) not matched so far."""

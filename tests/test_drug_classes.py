@@ -109,6 +109,15 @@ def test_a_drug_no_monograph_lists_is_found_by_the_class_its_inn_stem_names(
     assert "does not name propranolol" in answer.note and "stem of its name" in answer.note
 
 
+def test_a_narrower_class_is_matched_by_the_wider_one_a_monograph_names() -> None:
+    """ "Potassium-sparing medicines" names every potassium-sparing diuretic; "beta-blockers"
+    is no "beta-medicines"."""
+    wide = class_pattern("potassium-sparing diuretics")
+    assert wide.search("These include potassium supplements and potassium-sparing medicines.")
+    assert wide.search("potassium sparing diuretics such as amiloride")
+    assert not class_pattern("beta-blockers").search("beta medicines")
+
+
 def test_inn_stems_give_a_class_only_to_a_name_longer_than_the_stem() -> None:
     from monorag.qa.classes import stem_classes
 

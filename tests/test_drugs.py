@@ -206,6 +206,21 @@ def test_the_parts_of_a_combination_name_the_monographs_holding_both() -> None:
     ]
     index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
     assert index.find("sacubitril/valsartan target dose").titles == ["Entresto"]
+    # The parts named are the two-part product, not a three-part one that also holds them;
+    # a third part named is the three-part one.
+    more = [
+        *files,
+        entry("x", "Amlovan", ["amlodipine", "valsartan"]),
+        entry("t", "Amlovan HCT", ["amlodipine", "valsartan", "hydrochlorothiazide"]),
+    ]
+    combos = DrugIndex(more, lexicon=shared_lexicon(ENGLISH))
+    assert combos.find("amlodipine valsartan in pregnancy").titles == ["Amlovan"]
+    assert combos.find("amlodipine/valsartan/hctz pt on lithium").titles == ["Amlovan HCT"]
+    # Drugs asked about together keep their own products, combinations included.
+    assert sorted(combos.find("amlovan hct with pomalyst").titles) == [
+        "Amlovan HCT",
+        "Pomalidomide",
+    ]
     # Two separate drugs share no monograph: both are kept, every valsartan one included.
     assert sorted(index.find("valsartan with pomalyst").titles) == [
         "Diovan",

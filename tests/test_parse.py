@@ -153,6 +153,11 @@ def test_active_substance_phrase_gives_inn_alias() -> None:
             ["tixagevimab", "cilgavimab"],
         ),
         (
+            "Testamab HCT tablets contain three substances called amlodipine, valsartan and "
+            "hydrochlorothiazide.",
+            ["amlodipine", "valsartan", "hydrochlorothiazide"],
+        ),
+        (
             "The active substance is recombinant coagulation factor VIIa (activated eptacog alfa).",
             ["eptacog alfa"],
         ),
