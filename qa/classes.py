@@ -142,7 +142,7 @@ def stem_classes(name: str) -> list[str]:
     return out
 
 
-_HEADS = frozenset("medicine medication drug agent".split())
+_HEADS = frozenset(fold(w) for w in "medicine medication drug agent".split())
 """Head nouns a class is named with interchangeably ("anti-inflammatory agents",
 "anti-inflammatory medicines")."""
 _PREFIX = re.compile(r"^(non|anti)-?(?=[a-z]{4})", _I)

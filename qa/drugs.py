@@ -21,8 +21,9 @@ from monorag.text import fold
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _MAX_WORDS = 4
 _CLASS_NOUNS = frozenset(
-    """blocker antagonist agonist analogue analog inhibitor inducer receptor derivative
-    substrate reuptake""".split()
+    fold(w)
+    for w in """blocker antagonist agonist analogue analog inhibitor inducer receptor
+    derivative substrate reuptake""".split()
 )
 """Words after a drug's name that make it a class or a target ("a dopamine blocker", "a
 somatostatin analogue", "a CYP3A4 inducer"), not a drug the question is asking about.

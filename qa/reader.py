@@ -434,6 +434,7 @@ STATED_ONLY_AS_ITSELF = {
     "overdose": "what to do after an overdose",
     "half_life": "a half-life",
     "antidote": "an antidote or reversal agent",
+    "storage": "how to store it",
 }
 """Targets that a statement answers only by speaking of them (a missed dose, an overdose, a
 half-life), with how a refusal names what is not stated: when no candidate statement nor
@@ -450,6 +451,7 @@ SPOKEN_OF = {
     ),
     "half_life": TARGETS["half_life"][1],
     "antidote": TARGETS["antidote"][1],
+    "storage": _rx(r"\bstor(?:e|ed|age|ing)\b|\brefrigerat\w*|\bfridge\b"),
 }
 """How a passage speaks of a ``STATED_ONLY_AS_ITSELF`` target, stricter than a
 statement's pattern (where "too much" may say it): the passage that speaks of it most is
@@ -1092,7 +1094,10 @@ def is_fragment(text: str) -> bool:
 
 
 # -- one clause of a sentence that states two cases --------------------------------------------
-_COORDINATED = _rx(r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to|by)\b)")
+_COORDINATED = _rx(
+    r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to|by|increased|"
+    r"reduced|decreased|lowered|doubled|halved)\b)"
+)
 _NEGATION = _rx(r"\b(?:without|w/o|no|not|non)\b[-\s]*((?:[a-z][a-z0-9'-]*\s*){1,3})")
 """A case stated by what it lacks ("without ascites", "w/o dialysis"): the words it
 negates, up to three, until a word that says nothing of the case."""
@@ -1127,8 +1132,8 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
     question names none of its cases or more than one: then the whole sentence is quoted.
     The other case's number beside the asked one is the wrong-population answer. The
     words of ``drug`` (the monograph's title) name no case."""
-    clauses = [c for c in _COORDINATED.split(text) if c and c.strip()]
-    if len(clauses) < 2 or not all(re.search(r"\d", c) for c in clauses):
+    clauses = _numbered_clauses(text)
+    if len(clauses) < 2:
         return None
     titled = _WORD.findall(drug.lower())
     # The words typed, not their initials: "major bleed" is no abbreviation of "minor
@@ -1159,6 +1164,23 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
     spots = [m.start() for m in re.finditer(rf"\b{re.escape(opening)}\b", first, _I)]
     shared = first[: spots[-1]].strip().rstrip(",") if spots else ""
     return f"{shared} … {chosen}." if shared else f"… {chosen}."
+
+
+def _numbered_clauses(text: str) -> list[str]:
+    """``text`` cut where it coordinates clauses (``_COORDINATED``), each with a number of
+    its own: a cut that leaves no number before it joins what precedes it to the next
+    clause ("For amebic dysentery and for amebic liver abscess in adults, 750 mg ..."
+    is one case)."""
+    clauses: list[str] = []
+    start = 0
+    for m in _COORDINATED.finditer(text):
+        if re.search(r"\d", text[start : m.start()]):
+            clauses.append(text[start : m.start()])
+            start = m.end()
+    rest = text[start:]
+    if clauses and not re.search(r"\d", rest):
+        return []  # the last clause states no number: no case of its own
+    return [c for c in [*clauses, rest] if c.strip()]
 
 
 def _own(word: str, others: set[str]) -> bool:

@@ -262,3 +262,35 @@ def test_an_overdose_question_worded_like_the_instructions_gets_the_overdose_sta
     assert not answer.abstained, answer.text
     assert "rinse the eye with warm water" in answer.text
     assert "once a day" not in answer.text and "another drop" not in answer.text
+
+
+STORED = """---
+title: Pellorin
+lastModified: '2025-05-01'
+---
+## 2. Dosage
+
+The usual pellorin dose is one tablet of 50 mg twice daily with food.
+
+## 16. How Supplied and Storage
+
+Pellorin tablets are supplied as 50 mg round white tablets in bottles of 60. Store at 25°C
+(77°F), with excursions permitted to 15°C to 30°C (59°F to 86°F).
+"""
+
+
+def test_a_plain_storage_question_is_answered_by_the_storage_statement_whatever_its_support(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "How shd X tabs be stored" shares one word with "Store at 25°C": its support is low,
+    but a statement speaking of storage answers a storage question, as one speaking of an
+    overdose answers an overdose question. What the monograph does not say of storage is
+    still refused."""
+    folder = tmp_path_factory.mktemp("pellorin")
+    engine = engine_over(folder, {"pellorin.md": STORED}, hash_embedder, abstain_below=0.99)
+    answer = engine.ask("how shd pellorin tabs be stored")
+    assert not answer.abstained, answer.text
+    assert "Store at 25°C" in answer.text
+    assert "twice daily" not in answer.text
+    opened = engine.ask("pellorin bottle once opened - how many weeks can it be used?")
+    assert opened.abstained, opened.text

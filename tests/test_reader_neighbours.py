@@ -369,3 +369,29 @@ def test_a_case_stated_by_what_it_lacks_is_the_other_case() -> None:
         "treatment and for 2 weeks after the final dose."
     )
     assert clause_for("what if she is breastfeeding?", one_case, "Examplo") is None
+
+
+def test_clauses_split_where_each_states_a_number_of_its_own() -> None:
+    """ "For X and for Y in adults, 750 mg ..., whereas in children 35 to 50 mg/kg" states two
+    cases, adults and children, not three: the "and for Y" with no number of its own is part
+    of the adults' case. "Reduced to a third with inhibitors (e.g. A) and increased up to
+    4-fold with inducers (e.g. B)" states one case per co-drug."""
+    from monorag.qa.reader import clause_for
+
+    ages = (
+        "For bowel amebiasis (amebic dysentery) and for amebic liver abscess in adults, the "
+        "dose is 750 mg three times daily for 5 to 10 days, whereas in pediatric patients "
+        "the dose is 35 to 50 mg/kg/24 hours in three doses for 10 days."
+    )
+    kid = clause_for("and for a 20 kg kid?", ages, "Examplo")
+    assert kid is not None and "35 to 50 mg/kg" in kid and "750 mg" not in kid
+    adult = clause_for("dose for amebic liver abscess in an adult?", ages, "Examplo")
+    assert adult is not None and "750 mg" in adult and "35 to 50" not in adult
+    codrugs = (
+        "The dose should be reduced to one third with strong CYP3A4 inhibitors (e.g., "
+        "ketoconazole, clarithromycin) and increased up to 4-fold with CYP3A4 inducers "
+        "(e.g., rifampin, carbamazepine)."
+    )
+    with_inhibitor = clause_for("pt starting clarithromycin, what dose?", codrugs, "Examplo")
+    assert with_inhibitor is not None and "one third" in with_inhibitor
+    assert "4-fold" not in with_inhibitor
