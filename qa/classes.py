@@ -98,6 +98,7 @@ STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tidine", ("H2 antagonists", "H2-receptor antagonists", "H2 blockers")),
     ("conazole", ("azole antifungals", "antifungals", "antifungal medicines")),
     ("floxacin", ("fluoroquinolones", "quinolones")),
+    ("nidazole", ("nitroimidazoles",)),
     ("cillin", ("penicillins",)),
     ("dipine", ("calcium channel blockers",)),
     ("gliptin", ("DPP-4 inhibitors",)),

@@ -123,6 +123,7 @@ def test_inn_stems_give_a_class_only_to_a_name_longer_than_the_stem() -> None:
 
     assert "beta-blockers" in stem_classes("bisoprolol")
     assert "proton pump inhibitors" in stem_classes("Esomeprazole magnesium")
+    assert stem_classes("metronidazole") == ["nitroimidazoles"]
     assert stem_classes("fluoxetine") == []  # "-oxetine" names no single class
     assert stem_classes("olol") == [] and stem_classes("pril") == []
 

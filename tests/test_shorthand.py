@@ -16,6 +16,11 @@ def test_shorthand_is_spelt_out_beside_itself() -> None:
     assert spelt_out("does it cause afib?") == "does it cause afib (atrial fibrillation)?"
     assert spelt_out("what sx do i warn about") == "what sx (symptoms) do i warn about"
     assert spelt_out("20 mg PO BID") == "20 mg PO (by mouth) BID (twice a day)"
+    assert spelt_out("jivi prophy regimens?") == "jivi prophy (prophylaxis) regimens?"
+    assert spelt_out("load for nstemi") == (
+        "load for nstemi (non-ST-segment elevation myocardial infarction)"
+    )
+    assert spelt_out("25 mg nocte") == "25 mg nocte (at night)"
     assert spelt_out("N/V on it?") == "N/V (nausea and vomiting) on it?"
     assert "stevens-johnson syndrome" in spelt_out("had SJS on it years ago")
 
