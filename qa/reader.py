@@ -435,10 +435,13 @@ STATED_ONLY_AS_ITSELF = {
     "half_life": "a half-life",
     "antidote": "an antidote or reversal agent",
     "storage": "how to store it",
+    "mechanism": "how it works",
 }
 """Targets that a statement answers only by speaking of them (a missed dose, an overdose, a
-half-life), with how a refusal names what is not stated: when no candidate statement nor
-what it is read under speaks of one, the nearest dose line would be passed off as it."""
+half-life, how to store it, how it works), with how a refusal names what is not stated:
+when no candidate statement nor what it is read under speaks of one, the nearest dose
+line would be passed off as it; when one does, it answers whatever its support ("how shd
+X tabs be stored" is far in meaning from "Store at 25°C")."""
 
 
 SPOKEN_OF = {
@@ -452,6 +455,10 @@ SPOKEN_OF = {
     "half_life": TARGETS["half_life"][1],
     "antidote": TARGETS["antidote"][1],
     "storage": _rx(r"\bstor(?:e|ed|age|ing)\b|\brefrigerat\w*|\bfridge\b"),
+    "mechanism": _rx(
+        r"\bworks? by\b|\bmechanism of action\b|\b(?:blocks?|blocking|inhibits?|inhibiting|"
+        r"binds?|binding|attach(?:es)? to)\b"
+    ),
 }
 """How a passage speaks of a ``STATED_ONLY_AS_ITSELF`` target, stricter than a
 statement's pattern (where "too much" may say it): the passage that speaks of it most is

@@ -272,6 +272,11 @@ lastModified: '2025-05-01'
 
 The usual pellorin dose is one tablet of 50 mg twice daily with food.
 
+## 12. Clinical Pharmacology
+
+Pellorin reduces the production of uric acid: it works by blocking xanthine oxidase, the
+enzyme that turns hypoxanthine into uric acid.
+
 ## 16. How Supplied and Storage
 
 Pellorin tablets are supplied as 50 mg round white tablets in bottles of 60. Store at 25°C
@@ -294,3 +299,17 @@ def test_a_plain_storage_question_is_answered_by_the_storage_statement_whatever_
     assert "twice daily" not in answer.text
     opened = engine.ask("pellorin bottle once opened - how many weeks can it be used?")
     assert opened.abstained, opened.text
+
+
+def test_a_how_does_it_work_question_is_answered_by_the_statement_of_how_it_works(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "How does X actually work" shares no word with "it works by blocking xanthine
+    oxidase" but "work": the statement speaking of its mechanism answers whatever the
+    support."""
+    folder = tmp_path_factory.mktemp("pellorin-moa")
+    engine = engine_over(folder, {"pellorin.md": STORED}, hash_embedder, abstain_below=0.99)
+    answer = engine.ask("how does pellorin actually work")
+    assert not answer.abstained, answer.text
+    assert "blocking xanthine oxidase" in answer.text
+    assert "Store at" not in answer.text
