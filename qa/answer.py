@@ -33,6 +33,8 @@ from monorag.qa.reader import (
     STATED_ONLY_AS_ITSELF,
     TARGETS,
     VERDICT,
+    WARNED,
+    WARNS,
     WHO_NOT,
     Fit,
     Intent,
@@ -520,17 +522,21 @@ class ExtractiveAnswerer:
             undosed=undosed,
         )
         barred = bool(WHO_NOT.search(question))
-        listed = self._listed(best, units, intent.broad, barred) if selection.listing else None
+        warned = not barred and bool(WARNED.search(question))
+        listed = (
+            self._listed(best, units, intent.broad, barred, warned) if selection.listing else None
+        )
         if selection.listing and barred and not (listed is not None and BARS.search(listed.lead)):
             # No candidate is an item of the contraindications list: it is read from the
             # passages found, however far its items' words are from "who shouldn't".
             listed = _barring_list(evidence, layouts) or listed
         if listed is not None:
             selection.units = self._list_of(listed, layouts)
-            selection.barring = (
-                barred
-                and not (intent.targets or intent.qualifiers or intent.measures or naming)
-                and _bars_its_drug(listed)
+            plain = not (intent.targets or intent.qualifiers or intent.measures or naming)
+            # "Who shouldn't get X?" and "main warnings for X?", asking nothing else, are
+            # answered by the list that bars or warns, whatever its support.
+            selection.barring = plain and (
+                (barred and _bars_its_drug(listed)) or (warned and bool(WARNS.search(listed.lead)))
             )
         else:
             share = {t: w / total for t, w in weights.items()}
@@ -569,18 +575,24 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _listed(
-        best: Unit, units: list[Unit], broad: bool = False, barred: bool = False
+        best: Unit,
+        units: list[Unit],
+        broad: bool = False,
+        barred: bool = False,
+        warned: bool = False,
     ) -> Unit | None:
         """For a list question: the best list item under a heading that names the topic
         (for a broad question, "who should not take X", any list item with a lead-in; for
-        one asking who must not, a list whose lead-in bars: "Do not take X if")."""
+        one asking who must not, a list whose lead-in bars: "Do not take X if"; for one
+        asking for the warnings, a list whose lead-in warns: ``WARNS``)."""
         items = [u for u in sorted(units, key=lambda u: -u.score) if u.item]
-        if barred:
+        if barred or warned:
             # "Who shouldn't get X?" is answered by the contraindications, not by the
             # "talk to your doctor before" list beside them, however much closer its words
-            # ("who", "take" say little about which list).
+            # ("who", "take" say little about which list); "main warnings?" by that list.
+            lead = BARS if barred else WARNS
             for unit in items:
-                if unit.lead and BARS.search(unit.lead):
+                if unit.lead and lead.search(unit.lead):
                     return unit
         ranked = [u for u in items if u.score >= best.score - LIST_REACH]
         for unit in ranked:

@@ -412,7 +412,8 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "amount": (
         _rx(
             r"\b(?:(?<!last )(?<!final )(?<!previous )doses?|dosage|dosing|dosed|how much|"
-            r"starting|max|maximum|titrat\w*|regimen|loading|maintenance|activity|schedule|"
+            r"(?<!before )(?<!after )starting|max|maximum|titrat\w*|regimen|loading|maintenance|"
+            r"activity|schedule|"
             r"how many (?:mg|tablets?|capsules?|units?|pens?|puffs?|drops?|injections?|cells?)|"
             r"mg|mcg|iu|units?/kg|mg/kg|/m2|per m2)\b|"
             # "2.5 or 5 bid?": which amount of a schedule
@@ -512,6 +513,17 @@ BARRED = "contraindications: do not take or use it, must not be given"
 """How monographs introduce their contraindications (a label's "CONTRAINDICATIONS", a
 leaflet's "Do not take X" and "You must not be given X"): searched for beside a question
 whose own words, once the drug is left out, say almost nothing ("who shouldn't be on X")."""
+WARNED = _rx(
+    r"\b(?:warnings?|precautions?|cautions?|careful)\b|\bwho needs? (?:\w+ )?(?:care|monitoring)\b"
+)
+"""A question asking what to watch for before a drug is given: its warnings and
+precautions (not who must not take it: ``WHO_NOT``)."""
+WARNS = _rx(
+    r"\bwarnings? and precautions\b|\btake special care\b|\b(?:talk|speak|check) (?:to|with) "
+    r"your (?:doctor|pharmacist|nurse)\b[^.:]{0,80}\bbefore\b"
+)
+"""A lead-in that introduces a monograph's warnings ("Warnings and precautions Talk to your
+doctor before using X if you have:", "Take special care with X")."""
 BARS = _rx(
     r"\b(?:must not|do not|don't|should not|never|cannot|can't)\b|\bnot (?:be )?(?:given|used|"
     r"taken|take|use|receive)\b|\bcontraindicated\b"

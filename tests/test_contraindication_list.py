@@ -220,3 +220,21 @@ def test_who_must_not_is_answered_by_the_barring_list_whatever_its_support(
     assert not answer.abstained, answer.text
     assert "Do not take Barrix" in answer.text and "liver problems" in answer.text
     assert engine.ask("who shouldnt get barrix in pregnancy?").abstained
+
+
+def test_a_question_asking_the_warnings_gets_the_warnings_list_whatever_its_support(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "Main warnings before starting?" asks what to watch for, not who must not take it:
+    the list the "talk to your doctor before taking" lead-in heads answers, even where no
+    statement reaches the support threshold ("before starting" asks for no starting dose).
+    """
+    engine = engine_over(
+        tmp_path_factory.mktemp("warned"), {"barrix.md": LEAFLET}, hash_embedder, abstain_below=0.99
+    )
+    answer = engine.ask("barrix - who needs caution before starting? main warnings")
+    assert not answer.abstained, answer.text
+    assert "pancreatitis" in answer.text and "type 1 diabetes" in answer.text
+    assert "severely reduced kidney function" not in answer.text
+    barred = engine.ask("who shouldn't take barrix?")
+    assert "severely reduced kidney function" in barred.text and "pancreatitis" not in barred.text
