@@ -327,6 +327,7 @@ class ExtractiveAnswerer:
             codrugs=query.codrugs,
             topic=query.text,
             classed=query.classed,
+            unnamed=query.unnamed,
         )
 
     def _gives(self, selection: Selection) -> bool:
@@ -349,6 +350,7 @@ class ExtractiveAnswerer:
         codrugs: Sequence[str] = (),
         topic: str = "",
         classed: Mapping[str, Sequence[str]] | None = None,
+        unnamed: Sequence[str] = (),
     ) -> Selection:
         """Score the units of ``evidence`` and choose the answer's sentences or list.
 
@@ -360,7 +362,8 @@ class ExtractiveAnswerer:
         names that only the monographs' text mentions (the same holds for them); ``topic``
         is what is searched for (a follow-up's question with the previous turn's topic);
         ``classed`` holds, per drug, the classes of another drug named that stand in its
-        monograph for that drug (``Query.classed``).
+        monograph for that drug (``Query.classed``); ``unnamed`` is the indication a dose
+        question names that no monograph searched names (``Query.unnamed``).
         """
         layouts: dict[str, list[tuple[int, int, int]]] = {}
         units = self._candidates(query_vector, evidence, layouts)
@@ -469,6 +472,10 @@ class ExtractiveAnswerer:
                 unstated = dose_for
         if no_dose and indication and not (naming or unstated):
             unstated = dose_for
+        if unnamed and "amount" in intent.targets and not (naming or unstated):
+            # "Flagyl dose for c diff" where the monograph never names C. difficile: the
+            # closest dose line (a hepatic adjustment) is for someone else.
+            unstated = f"a dose for {' '.join(unnamed)}"
         # Without an indication to name, the passages found may have missed the dose: the
         # answer says only that they do not answer (``undosed``), not that none is stated.
         undosed = no_dose and not (naming or unstated)

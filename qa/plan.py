@@ -22,11 +22,20 @@ from monorag.qa.acronyms import Acronyms
 from monorag.qa.conversation import Conversation, Turn
 from monorag.qa.drugs import DrugIndex, DrugLookup, DrugMatch, words
 from monorag.qa.parts import parts_of
-from monorag.qa.reader import BARRED, SEARCHED_AS, STATED_ONLY_AS_ITSELF, WHO_NOT, intent_of
+from monorag.qa.reader import (
+    BARRED,
+    SEARCHED_AS,
+    STATED_ONLY_AS_ITSELF,
+    WHO_NOT,
+    asked_scope,
+    intent_of,
+)
 from monorag.qa.shorthand import spelt_out
 from monorag.qa.spelling import Speller
 from monorag.types import Answer
 
+MIN_NAMED = 4
+"""Letters a word of an indication needs to be looked for in the monographs' text."""
 MAX_QUESTION_CHARS = 2000
 """Longer questions are cut here: no clinical question needs more, and it bounds cost."""
 
@@ -93,6 +102,9 @@ class Query:
     exclude: list[str] = field(default_factory=list)
     """Monographs whose FAQ chunks are hidden (the evaluation's held-out mode)."""
     vector: np.ndarray | None = None
+    unnamed: list[str] = field(default_factory=list)
+    """The indication a dose question names ("dose for c diff"), when no monograph searched
+    names any word of it: none of them states a dose for it."""
     codrugs: list[str] = field(default_factory=list)
     """Drugs the question names that have no monograph searched here but that the searched
     monographs mention (spelt as they spell them): the interaction or companion drug asked
@@ -232,6 +244,14 @@ class Planner:
             query.text = conversation.topic_for(asked)
         query.docs = lookup.docs or None
         query.titles = lookup.titles
+        intent = intent_of(question)
+        # A population's words ("in ckd", "in a preemie") are a case, not an indication.
+        if query.docs and "amount" in intent.targets and not (intent.population or intent.measures):
+            indication = asked_scope(question)
+            # Words of four letters or more: "c" of "c diff" is in every "25 °C".
+            spelt = [w for w in indication if len(w) >= MIN_NAMED]
+            if spelt and not any(self.mentions(w, query.docs) for w in spelt):
+                query.unnamed = indication
         for match in lookup.matches:
             query.named.setdefault(match.title, match.said)
         query.said = [*lookup.said, *(m.said for m in lookup.matches)]

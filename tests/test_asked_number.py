@@ -44,6 +44,10 @@ faqs: []
 ### 2.1 Recommended Dosage
 
 For adults with rheumatoid arthritis, the recommended starting dosage of indicamab is 7.5 mg orally once weekly. For acute lymphoblastic leukemia (ALL), the recommended dosage of indicamab is 20 mg/m² orally once weekly as part of a maintenance regimen.
+
+### 2.4 Dosage in Hepatic Impairment
+
+No dosage adjustment is needed in mild hepatic impairment; in severe hepatic impairment the dose of indicamab should be reduced to 2.5 mg orally once weekly.
 """  # noqa: E501
 
 
@@ -129,6 +133,17 @@ def test_a_dose_for_an_indication_not_stated_is_refused(engine: Engine) -> None:
     assert answer.abstained
     assert "7.5 mg" not in answer.text and "20 mg" not in answer.text
     assert "crohn's" in answer.text
+
+
+def test_a_dose_for_an_indication_the_monograph_never_names_is_refused(engine: Engine) -> None:
+    """The monograph never names C. difficile: the closest dose line (the hepatic
+    adjustment, scoped to no indication) is no dose for it. A case of the patient ("in
+    severe liver impairment") is no indication, and is answered."""
+    answer = engine.ask("indicamab po dose for c diff, first episode non severe?")
+    assert answer.abstained, answer.text
+    assert "does not state a dose for c diff" in answer.text
+    hepatic = engine.ask("indicamab dose in severe hepatic impairment?")
+    assert not hepatic.abstained and "2.5 mg" in hepatic.text
 
 
 @pytest.mark.parametrize(
