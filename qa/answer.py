@@ -30,6 +30,7 @@ from monorag.qa.reader import (
     BARS,
     CASE_AXES,
     SCHEDULE,
+    SPOKEN_OF,
     STATED_ONLY_AS_ITSELF,
     TARGETS,
     VERDICT,
@@ -507,6 +508,21 @@ class ExtractiveAnswerer:
                 key=lambda u: (_speaks(specific, u, own=True), u.score),
             )
             speaking_only = True
+        strict = [t for t in specific if t in SPOKEN_ONLY]
+        if (
+            strict
+            and not (naming or unstated)
+            and not any(_states_specific(t, best) for t in strict)
+        ):
+            # "Supplied as 50 mg tablets" under a "How Supplied and Storage" heading is
+            # not how to store it; the line of its passage that says so is.
+            saying = [
+                u
+                for u in units
+                if u.evidence is best.evidence and any(_states_specific(t, u) for t in strict)
+            ]
+            if saying:
+                best = max(saying, key=lambda u: u.score)
         if best.fit is not None and best.fit.fragment and not best.lead:
             # A heading line or bare entry ("Pregnancy and breast-feeding") is no answer
             # on its own: the best statement that is one answers.
@@ -523,8 +539,7 @@ class ExtractiveAnswerer:
             targeted=bool(
                 intent.targets and best.fit and best.fit.targets and not best.fit.missing_targets
             ),
-            specific=not unstated
-            and any(states_target(t, (best.text, *best.context)) for t in specific),
+            specific=not unstated and any(_states_specific(t, best) for t in specific),
             unstated=unstated,
             undosed=undosed,
         )
@@ -1010,6 +1025,19 @@ def _speaks(targets: Sequence[str], unit: Unit, *, own: bool = False) -> bool:
     if not own:
         said = (*said, *unit.context, unit.evidence.chunk.section)
     return any(states_target(target, said) for target in targets)
+
+
+SPOKEN_ONLY = ("storage", "mechanism")
+"""Targets whose statement pattern is loose ("opened", "works"): a statement answers
+one whatever its support only when it speaks of it in its own words (``SPOKEN_OF``: "Store
+at 25°C", "works by blocking"), not "They should not be opened"."""
+
+
+def _states_specific(target: str, unit: Unit) -> bool:
+    """Whether ``unit`` states ``target`` so that it answers whatever its support."""
+    if target in SPOKEN_ONLY:
+        return bool(SPOKEN_OF[target].search(f"{unit.lead} {unit.text}"))
+    return states_target(target, (unit.text, *unit.context))
 
 
 def _bars_its_drug(unit: Unit) -> bool:

@@ -249,7 +249,8 @@ class Planner:
         if query.docs and "amount" in intent.targets and not (intent.population or intent.measures):
             indication = asked_scope(question)
             # Words of four letters or more: "c" of "c diff" is in every "25 °C".
-            spelt = [w for w in indication if len(w) >= MIN_NAMED]
+            said = {w for name in lookup.said for w in words(name)}
+            spelt = [w for w in indication if len(w) >= MIN_NAMED and w not in said]
             if spelt and not any(self.mentions(w, query.docs) for w in spelt):
                 query.unnamed = indication
         for match in lookup.matches:

@@ -455,7 +455,11 @@ SPOKEN_OF = {
     ),
     "half_life": TARGETS["half_life"][1],
     "antidote": TARGETS["antidote"][1],
-    "storage": _rx(r"\bstor(?:e|ed|age|ing)\b|\brefrigerat\w*|\bfridge\b"),
+    "storage": _rx(
+        r"\bstor(?:e|ed|age|ing)\b|\brefrigerat\w*|\bfridge\b|\bfreez\w*|°\s*C\b|"
+        r"\b(?:after (?:first )?opening|once opened|use within|discard\w*|shelf[- ]?life|"
+        r"expir\w*|thaw\w*|reconstitut\w*|room temperature)\b"
+    ),
     "mechanism": _rx(
         r"\bworks? by\b|\bmechanism of action\b|\b(?:blocks?|blocking|inhibits?|inhibiting|"
         r"binds?|binding|attach(?:es)? to)\b"

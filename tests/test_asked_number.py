@@ -144,6 +144,9 @@ def test_a_dose_for_an_indication_the_monograph_never_names_is_refused(engine: E
     assert "does not state a dose for c diff" in answer.text
     hepatic = engine.ask("indicamab dose in severe hepatic impairment?")
     assert not hepatic.abstained and "2.5 mg" in hepatic.text
+    # The drug's own name, misspelt after "dose for", is no indication.
+    misspelt = engine.ask("What is the recommended dosage for indicamb?")
+    assert "does not state a dose" not in misspelt.text
 
 
 @pytest.mark.parametrize(

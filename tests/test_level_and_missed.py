@@ -279,8 +279,9 @@ enzyme that turns hypoxanthine into uric acid.
 
 ## 16. How Supplied and Storage
 
-Pellorin tablets are supplied as 50 mg round white tablets in bottles of 60. Store at 25°C
-(77°F), with excursions permitted to 15°C to 30°C (59°F to 86°F).
+Pellorin tablets are supplied as 50 mg round white tablets in bottles of 60.
+
+Store at 25°C (77°F), with excursions permitted to 15°C to 30°C (59°F to 86°F).
 """
 
 
@@ -313,3 +314,30 @@ def test_a_how_does_it_work_question_is_answered_by_the_statement_of_how_it_work
     assert not answer.abstained, answer.text
     assert "blocking xanthine oxidase" in answer.text
     assert "Store at" not in answer.text
+
+
+UNSTORED = """---
+title: Capsulin
+lastModified: '2025-05-01'
+---
+## Administration
+
+Capsulin capsules should be swallowed whole with water. They should not be broken, chewed,
+or opened.
+
+## Pharmacokinetics
+
+It has a half-life of about 8 hours.
+"""
+
+
+def test_a_line_that_only_carries_a_storage_word_does_not_answer_whatever_its_support(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "Should not be opened" carries a word storage questions use, but says nothing of
+    how to store it: a shelf-life question it is closest to stays refused when its support
+    is low."""
+    folder = tmp_path_factory.mktemp("capsulin")
+    engine = engine_over(folder, {"capsulin.md": UNSTORED}, hash_embedder, abstain_below=0.99)
+    answer = engine.ask("What is the shelf life of Capsulin?")
+    assert answer.abstained, answer.text
