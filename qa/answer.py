@@ -232,8 +232,10 @@ class Selection:
     you should", and the statement's own words already say it answers that)."""
     barring: bool = False
     """The question asks only who must not take the drug, and the answer is the list a
-    lead-in naming the drug bars it with ("Do not take X:"): given whatever its support,
-    since the question's words ("who shouldn't get X?") are far from every item's."""
+    lead-in naming the drug bars it with ("Do not take X:"), or only for the warnings, and
+    the answer is the list a warning lead-in heads ("Warnings and precautions Talk to your
+    doctor before using X if:"): given whatever its support, since the question's words
+    ("who shouldn't get X?", "main warnings?") are far from every item's."""
     unstated: str = ""
     """What the question asks for that no statement states ("a dose for severe renal
     impairment", "a percentage"): the answer is a refusal that says so."""

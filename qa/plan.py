@@ -244,15 +244,8 @@ class Planner:
             query.text = conversation.topic_for(asked)
         query.docs = lookup.docs or None
         query.titles = lookup.titles
-        intent = intent_of(question)
-        # A population's words ("in ckd", "in a preemie") are a case, not an indication.
-        if query.docs and "amount" in intent.targets and not (intent.population or intent.measures):
-            indication = asked_scope(question)
-            # Words of four letters or more: "c" of "c diff" is in every "25 °C".
-            said = {w for name in lookup.said for w in words(name)}
-            spelt = [w for w in indication if len(w) >= MIN_NAMED and w not in said]
-            if spelt and not any(self.mentions(w, query.docs) for w in spelt):
-                query.unnamed = indication
+        if query.docs:
+            query.unnamed = self._unnamed_indication(question, lookup, query.docs)
         for match in lookup.matches:
             query.named.setdefault(match.title, match.said)
         query.said = [*lookup.said, *(m.said for m in lookup.matches)]
@@ -279,6 +272,24 @@ class Planner:
             ]
         self._embed(query)
         return query
+
+    def _unnamed_indication(
+        self, question: str, lookup: DrugLookup, docs: Collection[str]
+    ) -> list[str]:
+        """The indication a dose question names ("flagyl dose for c diff") when ``docs``
+        name no word of it (of ``MIN_NAMED`` letters or more, not the drug's own): then none
+        of them states a dose for it. A population's words ("in ckd", "in a preemie") are a
+        case, not an indication."""
+        intent = intent_of(question)
+        if "amount" not in intent.targets or intent.population or intent.measures:
+            return []
+        indication = asked_scope(question)
+        said = {w for name in lookup.said for w in words(name)}
+        # "c" of "c diff" is in every "25 °C".
+        spelt = [w for w in indication if len(w) >= MIN_NAMED and w not in said]
+        if spelt and not any(self.mentions(w, docs) for w in spelt):
+            return indication
+        return []
 
     def _classes_between(self, matches: list[DrugMatch]) -> dict[str, list[tuple[str, str]]]:
         """For drugs asked about together, each with a monograph of its own: title -> the

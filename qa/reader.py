@@ -1138,7 +1138,8 @@ def _case_words(text: str, titled: list[str]) -> set[str]:
                 break
             negated.add(w)
     words = [w for w in _WORD.findall(lowered) if not any(_same_word(w, t) for t in titled)]
-    # A qualifier word is no content word (``_content``); the case it states is ("@severe"):
+    # A qualifier word is no content word (``_content``); the case it states is one
+    # ("@severity:moderate"):
     # "25% in moderate and severe impairment, and 50% in severe" states moderate once.
     stated = {f"@{axis}:{v}" for axis in AXES for v in _axes_one(text, axis)}
     return {f"-{w}" if w in negated else w for w in _content(words)} | stated
