@@ -27,6 +27,7 @@ from monorag.qa.reader import (
     SEARCHED_AS,
     STATED_ONLY_AS_ITSELF,
     WHO_NOT,
+    Intent,
     asked_scope,
     intent_of,
 )
@@ -93,8 +94,9 @@ class Query:
     (``Retriever._dosing``)."""
     speaks: tuple[str, ...] = ()
     """Targets the question asks for that a statement answers only by speaking of them (an
-    overdose, a missed dose: ``STATED_ONLY_AS_ITSELF``): the passage of each searched
-    monograph that speaks of one most is searched as well (``Retriever._speaking``)."""
+    overdose, a missed dose, storage, how it works: ``STATED_ONLY_AS_ITSELF``): the passage
+    of each searched monograph that speaks of one most is searched as well
+    (``Retriever._speaking``)."""
     phrased: str = ""
     """How monographs word what the question asks for (``SEARCHED_AS``, ``BARRED``), when it
     says it otherwise: searched for lexically beside ``text`` (``BARRED`` also joins
@@ -244,8 +246,9 @@ class Planner:
             query.text = conversation.topic_for(asked)
         query.docs = lookup.docs or None
         query.titles = lookup.titles
+        intent = intent_of(question)
         if query.docs:
-            query.unnamed = self._unnamed_indication(question, lookup, query.docs)
+            query.unnamed = self._unnamed_indication(question, intent, lookup, query.docs)
         for match in lookup.matches:
             query.named.setdefault(match.title, match.said)
         query.said = [*lookup.said, *(m.said for m in lookup.matches)]
@@ -264,7 +267,7 @@ class Planner:
         # new question replaces ("and for Kaposi sarcoma?"); its intent still shapes the
         # search through the embedded focus.
         query.terms = without_drugs(asked, lookup)
-        _phrase(query, question)
+        _phrase(query, question, intent)
         if exclude_faq_of:
             excluded = set(exclude_faq_of)
             query.exclude = [
@@ -274,13 +277,12 @@ class Planner:
         return query
 
     def _unnamed_indication(
-        self, question: str, lookup: DrugLookup, docs: Collection[str]
+        self, question: str, intent: Intent, lookup: DrugLookup, docs: Collection[str]
     ) -> list[str]:
         """The indication a dose question names ("flagyl dose for c diff") when ``docs``
         name no word of it (of ``MIN_NAMED`` letters or more, not the drug's own): then none
         of them states a dose for it. A population's words ("in ckd", "in a preemie") are a
         case, not an indication."""
-        intent = intent_of(question)
         if "amount" not in intent.targets or intent.population or intent.measures:
             return []
         indication = asked_scope(question)
@@ -360,7 +362,7 @@ class Planner:
         for piece in pieces:
             part = replace(query, question=piece, text=piece, named=dict(query.named))
             part.focus = part.terms = " ".join(w for w in words(piece) if w not in named)
-            _phrase(part, piece)
+            _phrase(part, piece, intent_of(piece))
             self._embed(part)
             out.append(part)
         return out
@@ -449,13 +451,13 @@ spellings is another English word a clinician would type ("im" is intramuscular,
 "well", "ill" are words, so they are left alone)."""
 
 
-def _phrase(query: Query, question: str) -> None:
+def _phrase(query: Query, question: str, intent: Intent) -> None:
     """What the question asks for, in the monographs' words (``Query.phrased``): searched
     for lexically, not scored as the question's own words (a statement that answers them
     in other words would then lack them). Only the contraindications' wording also joins
     the embedded focus: "who shouldn't be on X" says nothing else; a target's wording
     there would move every statement's similarity, not just find the passage."""
-    targets = intent_of(question).targets
+    targets = intent.targets
     query.phrased = " ".join(SEARCHED_AS[t] for t in sorted(targets) if t in SEARCHED_AS)
     query.barred = bool(WHO_NOT.search(question))
     query.dosing = "amount" in targets

@@ -216,8 +216,9 @@ class Retriever:
         have: list[Evidence],
         targets: Sequence[str],
     ) -> list[Evidence]:
-        """For an overdose or missed-dose question: the passage of each of ``docs`` that
-        speaks of it most ("If you take more X than you should"; ``SPOKEN_OF``):
+        """For a question asking what a statement answers only by speaking of it (an
+        overdose, a missed dose, storage, how it works): the passage of each of ``docs``
+        that speaks of it most ("If you take more X than you should"; ``SPOKEN_OF``):
         "took a handful by mistake" shares no word with it."""
         patterns = [SPOKEN_OF[t] for t in targets]
         taken = {e.chunk.id for e in have}

@@ -285,37 +285,6 @@ Store at 25°C (77°F), with excursions permitted to 15°C to 30°C (59°F to 86
 """
 
 
-def test_a_plain_storage_question_is_answered_by_the_storage_statement_whatever_its_support(
-    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
-) -> None:
-    """ "How shd X tabs be stored" shares one word with "Store at 25°C": its support is low,
-    but a statement speaking of storage answers a storage question, as one speaking of an
-    overdose answers an overdose question. What the monograph does not say of storage is
-    still refused."""
-    folder = tmp_path_factory.mktemp("pellorin")
-    engine = engine_over(folder, {"pellorin.md": STORED}, hash_embedder, abstain_below=0.99)
-    answer = engine.ask("how shd pellorin tabs be stored")
-    assert not answer.abstained, answer.text
-    assert "Store at 25°C" in answer.text
-    assert "twice daily" not in answer.text
-    opened = engine.ask("pellorin bottle once opened - how many weeks can it be used?")
-    assert opened.abstained, opened.text
-
-
-def test_a_how_does_it_work_question_is_answered_by_the_statement_of_how_it_works(
-    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
-) -> None:
-    """ "How does X actually work" shares no word with "it works by blocking xanthine
-    oxidase" but "work": the statement speaking of its mechanism answers whatever the
-    support."""
-    folder = tmp_path_factory.mktemp("pellorin-moa")
-    engine = engine_over(folder, {"pellorin.md": STORED}, hash_embedder, abstain_below=0.99)
-    answer = engine.ask("how does pellorin actually work")
-    assert not answer.abstained, answer.text
-    assert "blocking xanthine oxidase" in answer.text
-    assert "Store at" not in answer.text
-
-
 UNSTORED = """---
 title: Capsulin
 lastModified: '2025-05-01'
@@ -331,13 +300,47 @@ It has a half-life of about 8 hours.
 """
 
 
+@pytest.fixture(scope="module")
+def low_support(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """An engine over Pellorin and Capsulin whose support threshold no statement reaches:
+    only what answers whatever its support answers."""
+    folder = tmp_path_factory.mktemp("low-support")
+    monographs = {"pellorin.md": STORED, "capsulin.md": UNSTORED}
+    return engine_over(folder, monographs, hash_embedder, abstain_below=0.99)
+
+
+def test_a_plain_storage_question_is_answered_by_the_storage_statement_whatever_its_support(
+    low_support: Engine,
+) -> None:
+    """ "How shd X tabs be stored" shares one word with "Store at 25°C": its support is low,
+    but a statement speaking of storage answers a storage question, as one speaking of an
+    overdose answers an overdose question. What the monograph does not say of storage is
+    still refused."""
+    answer = low_support.ask("how shd pellorin tabs be stored")
+    assert not answer.abstained, answer.text
+    assert "Store at 25°C" in answer.text
+    assert "twice daily" not in answer.text
+    opened = low_support.ask("pellorin bottle once opened - how many weeks can it be used?")
+    assert opened.abstained, opened.text
+
+
+def test_a_how_does_it_work_question_is_answered_by_the_statement_of_how_it_works(
+    low_support: Engine,
+) -> None:
+    """ "How does X actually work" shares no word with "it works by blocking xanthine
+    oxidase" but "work": the statement speaking of its mechanism answers whatever the
+    support."""
+    answer = low_support.ask("how does pellorin actually work")
+    assert not answer.abstained, answer.text
+    assert "blocking xanthine oxidase" in answer.text
+    assert "Store at" not in answer.text
+
+
 def test_a_line_that_only_carries_a_storage_word_does_not_answer_whatever_its_support(
-    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+    low_support: Engine,
 ) -> None:
     """ "Should not be opened" carries a word storage questions use, but says nothing of
     how to store it: a shelf-life question it is closest to stays refused when its support
     is low."""
-    folder = tmp_path_factory.mktemp("capsulin")
-    engine = engine_over(folder, {"capsulin.md": UNSTORED}, hash_embedder, abstain_below=0.99)
-    answer = engine.ask("What is the shelf life of Capsulin?")
+    answer = low_support.ask("What is the shelf life of Capsulin?")
     assert answer.abstained, answer.text
