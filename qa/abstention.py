@@ -164,6 +164,17 @@ class AbstentionPolicy:
         )
 
     @staticmethod
+    def from_generics(brands: list[str], generics: list[str]) -> str:
+        """The note of an answer searched in the monographs of a brand's substance too,
+        because the brand's own did not state it."""
+        what = " and ".join(generics)
+        kind = "monographs" if len(generics) > 1 else "monograph"
+        return (
+            f"{_monographs_do(brands)} not state this; searched the {what} {kind} of the "
+            "same substance as well: check that the product's strength and form match."
+        )
+
+    @staticmethod
     def filter_matches_nothing(question: str, drug: str) -> Answer:
         """The drug filter chosen names no monograph."""
         return abstain(

@@ -316,7 +316,9 @@ class ExtractiveAnswerer:
             selection = _merged(selection if whole else None, answered)
             trace.support = max(trace.support or 0.0, selection.support)
         trace.decided_by = "answer"
-        answer = self.compose(query.question, selection, searched=retrieval.titles, note=note)
+        answer = self.compose(
+            query.question, selection, searched=retrieval.titles, note=note, named=query.named
+        )
         answer.evidence = answer.evidence or retrieval.evidence
         return answer
 
@@ -958,9 +960,16 @@ class ExtractiveAnswerer:
         return same_block and bool(_LABEL.match(text[s:e])) and not _LABEL.match(unit.text)
 
     def compose(
-        self, question: str, selection: Selection, *, searched: list[str], note: str = ""
+        self,
+        question: str,
+        selection: Selection,
+        *,
+        searched: list[str],
+        note: str = "",
+        named: Mapping[str, str] | None = None,
     ) -> Answer:
-        """Write the selection out as an ``Answer`` with keys and citations."""
+        """Write the selection out as an ``Answer`` with keys and citations; ``named`` holds
+        the words that named each searched monograph (``Query.named``)."""
         keys: dict[str, str] = {}
         citations: list[Citation] = []
         quotes: dict[str, list[str]] = {}
@@ -974,7 +983,14 @@ class ExtractiveAnswerer:
         # Statements say which drug they are about whenever more than one is in play: an
         # unlabelled dose answering "X and Y?" would read as applying to both.
         labelled = len(drugs) > 1 or len(searched) > 1
-        unquoted = [d for d in searched if d not in drugs] if len(searched) > 1 else []
+        # A monograph named by the words that named a quoted one is of the same drug (an
+        # INN several products share): not another drug the answer leaves out.
+        said = {named.get(d) for d in drugs} - {None, ""} if named else set()
+        unquoted = (
+            [d for d in searched if d not in drugs and not (named and named.get(d) in said)]
+            if len(searched) > 1
+            else []
+        )
         if unquoted:
             only = (
                 f"The answer quotes only the {' and '.join(drugs)} "

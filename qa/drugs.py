@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from rapidfuzz import fuzz, process
@@ -153,6 +153,24 @@ class DrugIndex:
             if found is not None:
                 out[found.canonical] |= docs
         return dict(out)
+
+    @cached_property
+    def _generic(self) -> dict[str, set[str]]:
+        """Monographs titled by the one substance a brand's monograph holds (the
+        "Rivaroxaban" label of the "Xarelto" leaflet): a brand names its substance, and
+        the substance's own monograph may state what the brand's leaflet leaves out."""
+        titled: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        for doc, title in self._title_of.items():
+            titled[tuple(words(title))].add(doc)
+        out: dict[str, set[str]] = {}
+        for doc, aliases in self._aliases.items():
+            title = tuple(words(self._title_of[doc]))
+            substances = {tuple(words(a)) for a in aliases} - {title, ()}
+            if len(substances) == 1:
+                generic = titled.get(next(iter(substances)), set()) - {doc}
+                if generic:
+                    out[doc] = generic
+        return out
 
     @cached_property
     def _text_drugs(self) -> dict[str, list[str]]:
@@ -391,6 +409,28 @@ class DrugIndex:
         for title, title_docs in by_title.items():
             if title not in found:
                 found[title] = DrugMatch(title, tuple(sorted(title_docs)), said, exact, alias)
+
+    def generics(self, docs: Iterable[str]) -> list[str]:
+        """Titles of the monographs titled by the one substance of a brand's monograph
+        among ``docs`` (the "Rivaroxaban" label of the "Xarelto" leaflet), not in ``docs``."""
+        docs = set(docs)
+        found = {g for d in docs for g in self._generic.get(d, ())} - docs
+        return sorted({self._title_of[g] for g in found})
+
+    def with_generics(self, lookup: DrugLookup) -> DrugLookup:
+        """``lookup`` with the monographs of ``generics`` added, each named by the words
+        that named its brand: one drug, not another asked about with it."""
+        have = set(lookup.docs)
+        matches = list(lookup.matches)
+        for match in lookup.matches:
+            extra = {g for d in match.docs for g in self._generic.get(d, ())} - have
+            by_title: dict[str, list[str]] = defaultdict(list)
+            for doc in sorted(extra):
+                by_title[self._title_of[doc]].append(doc)
+            for title, docs in by_title.items():
+                matches.append(replace(match, title=title, docs=tuple(docs)))
+                have |= set(docs)
+        return replace(lookup, matches=matches)
 
     def carried(self, docs: Iterable[str]) -> DrugLookup:
         """The monographs stored under ``docs`` (a previous turn's), as a lookup."""

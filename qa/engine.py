@@ -400,38 +400,61 @@ class Engine:
         k: int | None,
         exclude_faq_of: Collection[str] | None,
     ) -> _Run:
-        """Plan, retrieve and the extractive answer, retried if the index moved under it."""
+        """Plan, retrieve and the extractive answer, retried if the index moved under it.
+
+        Refused over a brand's own monograph, the question is asked again over the
+        monographs of its substance as well (``Query.generics``): the brand's leaflet is
+        preferred where it states the answer (a product's storage, its strengths), the
+        substance's label where it alone does."""
         self.refresh()
         for attempt in range(3):
             state = self._state
-            trace = Trace(answerer="extractive")
-            with trace.timed("plan"):
-                query = state.planner.plan(question, conversation, drug, exclude_faq_of)
-            trace.query, trace.drugs = query.text, list(query.titles)
-            if query.decided is not None:
-                trace.decided_by, trace.abstained_because = "plan", query.decided.note
-                answer = _with_trace(query.decided, trace)
-                return _Run(state, trace, query, Retrieval(), answer, decided=True)
-            with trace.timed("retrieve"):
-                retrieval = state.retriever.retrieve(query, k)
-            trace.evidence = [(e.chunk.name, e.score) for e in retrieval.evidence]
-            if retrieval.ambiguous:
-                refusal = self.policy.which_drug(query.question, retrieval.ambiguous)
-                trace.decided_by, trace.abstained_because = "retrieve", refusal.note
-                answer = _with_trace(refusal, trace)
-                return _Run(state, trace, query, retrieval, answer, decided=True)
-            with trace.timed("retrieve"):
-                # A question that asks several things: each part searched on its own.
-                parts = [(p, state.retriever.retrieve(p, k)) for p in state.planner.parts(query)]
-            with trace.timed("answer"):
-                answer = _with_trace(state.extractive.answer(query, retrieval, trace, parts), trace)
+            run = self._pass(state, question, conversation, drug, k, exclude_faq_of, False)
+            if run.answer.abstained and run.query.generics:
+                again = self._pass(state, question, conversation, drug, k, exclude_faq_of, True)
+                run = again if not again.answer.abstained else run
             # Another process replaced a monograph while this question was answered: the
             # passages found are gone. Answer again from what replaced them.
-            moved = attempt < 2 and answer.abstained and bool(retrieval.evidence)
-            if moved and self._reload_if(lambda s, ev=retrieval.evidence: self._replaced(s, ev)):
+            evidence = run.retrieval.evidence
+            moved = attempt < 2 and not run.decided and run.answer.abstained and bool(evidence)
+            if moved and self._reload_if(lambda s, ev=evidence: self._replaced(s, ev)):
                 continue
-            return _Run(state, trace, query, retrieval, answer)
+            return run
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    def _pass(
+        self,
+        state: _Snapshot,
+        question: str,
+        conversation: Conversation | None,
+        drug: str | None,
+        k: int | None,
+        exclude_faq_of: Collection[str] | None,
+        generics: bool,
+    ) -> _Run:
+        """One plan, retrieval and extractive answer over ``state``."""
+        trace = Trace(answerer="extractive")
+        with trace.timed("plan"):
+            query = state.planner.plan(question, conversation, drug, exclude_faq_of, generics)
+        trace.query, trace.drugs = query.text, list(query.titles)
+        if query.decided is not None:
+            trace.decided_by, trace.abstained_because = "plan", query.decided.note
+            answer = _with_trace(query.decided, trace)
+            return _Run(state, trace, query, Retrieval(), answer, decided=True)
+        with trace.timed("retrieve"):
+            retrieval = state.retriever.retrieve(query, k)
+        trace.evidence = [(e.chunk.name, e.score) for e in retrieval.evidence]
+        if retrieval.ambiguous:
+            refusal = self.policy.which_drug(query.question, retrieval.ambiguous)
+            trace.decided_by, trace.abstained_because = "retrieve", refusal.note
+            answer = _with_trace(refusal, trace)
+            return _Run(state, trace, query, retrieval, answer, decided=True)
+        with trace.timed("retrieve"):
+            # A question that asks several things: each part searched on its own.
+            parts = [(p, state.retriever.retrieve(p, k)) for p in state.planner.parts(query)]
+        with trace.timed("answer"):
+            answer = _with_trace(state.extractive.answer(query, retrieval, trace, parts), trace)
+        return _Run(state, trace, query, retrieval, answer)
 
     def _replaced(self, state: _Snapshot, evidence: list[Evidence]) -> bool:
         """True when the store moved on from a revision of a monograph ``evidence`` is from."""

@@ -116,6 +116,10 @@ class Query:
     another of them that this monograph names where it does not name that drug itself
     ("proton pump inhibitors" in a monograph asked about with omeprazole), spelt as it
     spells them. A statement of that monograph naming one is the interaction asked about."""
+    generics: list[str] = field(default_factory=list)
+    """Monographs titled by the substance of a brand searched here ("Rivaroxaban" for the
+    "Xarelto" leaflet), not searched: where the brand's own monograph is silent, the
+    question is asked again over them too (``Planner.plan``'s ``generics``)."""
     note: str = ""
     decided: Answer | None = None
     """Set when planning alone decides the answer (a refusal); nothing is retrieved."""
@@ -155,8 +159,10 @@ class Planner:
         conversation: Conversation | None = None,
         drug: str | None = None,
         exclude_faq_of: Collection[str] | None = None,
+        generics: bool = False,
     ) -> Query:
-        """The query for ``question``; ``drug`` restricts it to the monographs it names."""
+        """The query for ``question``; ``drug`` restricts it to the monographs it names;
+        ``generics`` also searches the monographs titled by a named brand's substance."""
         question = clean(question)
         if not question:
             raise EmptyQuestionError()
@@ -173,6 +179,9 @@ class Planner:
             self.drugs.resolve(drug) if drug else self._by_form(question, self.drugs.find(question))
         )
         last = conversation.last_with_drugs() if conversation and not drug else None
+        brands = lookup.titles
+        if generics:
+            lookup = self.drugs.with_generics(lookup)
         in_play = lookup.docs or (list(last.docs) if last is not None else [])
         if self.acronyms is not None and in_play:
             # Read with the definitions of the monographs asked about (a follow-up's: the
@@ -223,6 +232,7 @@ class Planner:
             if absent and in_play:
                 refusal = self.policy.not_mentioned(question, absent, titles)
                 if not query.codrugs:
+                    query.generics = [] if generics else self.drugs.generics(in_play)
                     query.decided = refusal
                     return query
                 # The question also asks about a drug they do mention ("on fluoxetine, now
@@ -244,6 +254,17 @@ class Planner:
                 lookup = self.drugs.resolve(only.title)
         elif conversation is not None:
             query.text = conversation.topic_for(asked)
+        if generics:
+            brands = brands or lookup.titles
+            lookup = self.drugs.with_generics(lookup)
+            added = [t for t in lookup.titles if t not in brands]
+            brands = [t for t in brands if t not in added]
+            if added:
+                query.note = " ".join(
+                    [self.policy.from_generics(brands, added), query.note]
+                ).strip()
+        else:
+            query.generics = self.drugs.generics(lookup.docs)
         query.docs = lookup.docs or None
         query.titles = lookup.titles
         intent = intent_of(question)
