@@ -155,22 +155,25 @@ def class_pattern(phrase: str) -> re.Pattern[str]:
     short ending ("antipsychotics" matches "antipsychotic medicines"), a hyphen optional
     ("beta-blockers", "beta blockers", "nonsteroidal", "non-steroidal"), the last word of
     two or more matching any head noun too (``_HEADS``: "potassium-sparing diuretics" in
-    "potassium-sparing medicines")."""
+    "potassium-sparing medicines"), and a last word that is a head noun optional
+    where the word before it is in the plural ("antipsychotic drugs" is "antipsychotics",
+    never the adjective alone: "an antipsychotic effect")."""
     words = []
     split = phrase.split()
     heads = "|".join(sorted(_HEADS))
+    tail = ""
     for n, word in enumerate(split):
         last = n == len(split) - 1 and n > 0
         if last and fold(word.lower()) in _HEADS:
-            words.append(f"(?:{heads})")
-            continue
+            tail = rf"(?:[-\s]+(?:{heads})\w{{0,4}}|(?<=s))"
+            break
         word = _PREFIX.sub(r"\1-", word)
         pieces = [fold(p.lower()) for p in re.split(r"[-'’]", word) if p]
         spelt = r"[-\s]?".join(re.escape(p) for p in pieces)
         # "Potassium-sparing medicines" names every potassium-sparing diuretic: what a
         # monograph says of the wider class is said of the narrower.
         words.append(f"(?:{spelt}|{heads})" if last else spelt)
-    return re.compile(r"\b" + r"\w{0,4}[-\s]+".join(words) + r"\w{0,4}\b", _I)
+    return re.compile(r"\b" + r"\w{0,4}[-\s]+".join(words) + r"\w{0,4}" + tail + r"\b", _I)
 
 
 def _among_kinds(text: str, at: int) -> bool:

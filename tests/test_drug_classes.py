@@ -194,6 +194,16 @@ def test_a_class_is_matched_in_its_other_spellings() -> None:
     assert not nsaids.search("nonsteroidal anti-inflammatory creams")
 
 
+def test_a_class_with_a_head_noun_is_the_class_without_it() -> None:
+    """ "antipsychotic drugs" (one label's words) is the "antipsychotics" a leaflet warns
+    about; the adjective alone ("an antipsychotic effect") is never the class."""
+    sources = ["Patients treated with antipsychotic drugs such as bisoprolol may fall."]
+    target = ("Do not take it with antipsychotics (used for serious mental illnesses).",)
+    assert _classes(sources, target).named_in("bisoprolol", ["target"]) == ["antipsychotics"]
+    adjective = ("It has an antipsychotic effect in trials.",)
+    assert _classes(sources, adjective).named_in("bisoprolol", ["target"]) == []
+
+
 def test_only_a_plural_class_outside_a_drugs_brackets_is_named() -> None:
     sources = ["beta-blockers (e.g. bisoprolol); antidepressants (bisoprolol)"]
     target = (
