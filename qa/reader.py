@@ -111,6 +111,7 @@ _IMPAIRED = _rx(
 """A question's words for an organ's impairment (see ``Intent.case``)."""
 _Q_CLEARANCE = _rx(
     r"\b(?:crcl|e?gfr|creatinine clearance|clearance)\s*(?:of|is|=|:|at)?\s*"
+    r"(?:~|about|approx\w*|around|roughly)?\s*"
     r"(<|>|≤|≥|below|under|less than|over|above|more than)?\s*(\d+(?:\.\d+)?)"
 )
 _Q_WEIGHT = _rx(r"(?<![/\w.])(\d+(?:\.\d+)?)\s*-?\s*kgs?\b(?!\s*/)(?!\s+of\b)")
@@ -143,6 +144,13 @@ def _range_patterns(unit: str) -> list[tuple[re.Pattern[str], str]]:
 
 
 _RANGES = {m: _range_patterns(u) for m, u in _MEASURE_UNITS.items()}
+_CLEARANCE_NAMED = r"\b(?:crcl|clcr|creatinine clearance|e?gfr)\s*(?:of\s*)?"
+_RANGES["clearance"] += [
+    # A label's table flattened: "(CrCl 30 to 50)", "(CrCl less than 30)", no unit after.
+    (_rx(rf"{_CLEARANCE_NAMED}(\d+)\s*(?:to|-|–)\s*(\d+)"), "between"),
+    (_rx(rf"{_CLEARANCE_NAMED}{_LOWER}\s*(\d+)"), "below"),
+    (_rx(rf"{_CLEARANCE_NAMED}{_UPPER}\s*(\d+)"), "above"),
+]
 _HOURS = r"(?:hours?|hrs?|h)\b"
 _RANGES["delay"] = [
     *_range_patterns(_HOURS),
@@ -1121,6 +1129,10 @@ _COORDINATED = _rx(
     r",?\s+(?:and|whereas|while)\s+(?=(?:for|between|in|with|from|up to|by|increased|"
     r"reduced|decreased|lowered|doubled|halved)\b)"
 )
+_LISTED = _rx(r";\s+(?:and\s+)?")
+"""Where a sentence lists parallel cases ("CrCl 50 to 80, 500 to 1000 mg; CrCl 30 to 50,
+250 to 750 mg"): cut there only to find the range a question's value lies in (a semicolon
+also joins a dose to its schedule, one case)."""
 _NEGATION = _rx(r"\b(?:without|w/o|no|not|non)\b[-\s]*((?:[a-z][a-z0-9'-]*\s*){1,3})")
 """A case stated by what it lacks ("without ascites", "w/o dialysis"): the words it
 negates, up to three, until a word that says nothing of the case."""
@@ -1156,6 +1168,10 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
     question names none of its cases or more than one: then the whole sentence is quoted.
     The other case's number beside the asked one is the wrong-population answer. The
     words of ``drug`` (the monograph's title) name no case."""
+    listed = _numbered_clauses(text, _LISTED)
+    measured = _measured_clause(question, listed) if len(listed) > 1 else None
+    if measured is not None:
+        return _quoted_clause(listed, measured, shared=_lead(listed[0]))
     clauses = _numbered_clauses(text)
     if len(clauses) < 2:
         return None
@@ -1176,8 +1192,37 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
             matching.append(i)
     if len(matching) != 1:
         return None
-    i = matching[0]
+    return _quoted_clause(clauses, matching[0])
+
+
+def _measured_clause(question: str, clauses: list[str]) -> int | None:
+    """The one clause whose own range of a measure the question gives ("crcl 40") holds
+    its value, where two or more clauses state ranges of it ("CrCl 50 to 80 ...; CrCl 30
+    to 50 ..."); None when none or several hold it (a value on a boundary)."""
+    for measure, (qlo, qhi) in _question_measures(question).items():
+        ranges = [_stated_ranges(c, measure) for c in clauses]
+        if sum(bool(r) for r in ranges) < 2:
+            continue
+        holding = [i for i, r in enumerate(ranges) if any(lo <= qhi and qlo <= hi for lo, hi in r)]
+        return holding[0] if len(holding) == 1 else None
+    return None
+
+
+def _lead(clause: str) -> str:
+    """A list's lead-in: the first clause up to its colon ("Pediatric dosage is based on
+    age:"), or nothing."""
+    head, colon, _ = clause.rpartition(":")
+    return f"{head.strip()}:" if colon else ""
+
+
+def _quoted_clause(clauses: list[str], i: int, shared: str | None = None) -> str:
+    """Clause ``i`` of a sentence, quoted with what the first clause shares with it
+    (``shared``, when the caller knows it)."""
     chosen = clauses[i].strip().rstrip(".")
+    if shared is not None:
+        if i == 0:
+            return f"{chosen} …"
+        return f"{shared} … {chosen}." if shared else f"… {chosen}."
     if i == 0:
         return f"{chosen} …"
     # The clauses are parallel ("between 5 and 14 days for X and between 5 and 10 days
@@ -1190,14 +1235,13 @@ def clause_for(question: str, text: str, drug: str = "") -> str | None:
     return f"{shared} … {chosen}." if shared else f"… {chosen}."
 
 
-def _numbered_clauses(text: str) -> list[str]:
-    """``text`` cut where it coordinates clauses (``_COORDINATED``), each with a number of
-    its own: a cut that leaves no number before it joins what precedes it to the next
-    clause ("For amebic dysentery and for amebic liver abscess in adults, 750 mg ..."
-    is one case)."""
+def _numbered_clauses(text: str, cuts: re.Pattern[str] = _COORDINATED) -> list[str]:
+    """``text`` cut where it coordinates clauses (``cuts``), each with a number of its own:
+    a cut that leaves no number before it joins what precedes it to the next clause ("For
+    amebic dysentery and for amebic liver abscess in adults, 750 mg ..." is one case)."""
     clauses: list[str] = []
     start = 0
-    for m in _COORDINATED.finditer(text):
+    for m in cuts.finditer(text):
         if re.search(r"\d", text[start : m.start()]):
             clauses.append(text[start : m.start()])
             start = m.end()

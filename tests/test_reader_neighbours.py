@@ -395,3 +395,61 @@ def test_clauses_split_where_each_states_a_number_of_its_own() -> None:
     with_inhibitor = clause_for("pt starting clarithromycin, what dose?", codrugs, "Examplo")
     assert with_inhibitor is not None and "one third" in with_inhibitor
     assert "4-fold" not in with_inhibitor
+
+
+RENAL_TABLE = (
+    "Patients with normal renal function (CrCl greater than 80) may receive 400 to 1200 mg "
+    "every 12 hours; patients with mild renal impairment (CrCl 50 to 80) should receive 400 "
+    "to 800 mg every 12 hours; patients with moderate renal impairment (CrCl 30 to 50) "
+    "should receive 200 to 600 mg every 12 hours; and patients with severe renal impairment "
+    "(CrCl less than 30) should receive 200 to 400 mg every 12 hours."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        ("dose for an adult w crcl ~40?", "200 to 600 mg"),
+        ("crcl 40 - what dose range q12?", "200 to 600 mg"),
+        ("crcl 20 dose", "200 to 400 mg"),
+        ("crcl 95, usual dose?", "400 to 1200 mg"),
+    ],
+)
+def test_a_clearance_picks_the_case_of_a_flattened_renal_table(question: str, quoted: str) -> None:
+    """A label's renal table written as one sentence, its cases cut by semicolons and
+    graded by CrCl without a unit: the clearance asked lies in one band, and only that
+    band's dose is quoted (the mild band's 400 to 800 mg for CrCl 40 is the wrong dose)."""
+    from monorag.qa.reader import clause_for
+
+    clause = clause_for(question, RENAL_TABLE, "Velotrexin")
+    assert clause is not None and quoted in clause
+    others = {"400 to 1200 mg", "400 to 800 mg", "200 to 600 mg", "200 to 400 mg"} - {quoted}
+    assert not any(o in clause for o in others), clause
+
+
+def test_a_value_on_a_bands_boundary_or_no_value_quotes_the_whole_table() -> None:
+    from monorag.qa.reader import clause_for
+
+    assert clause_for("crcl 50 dose?", RENAL_TABLE) is None  # in two bands
+    assert clause_for("dose in renal impairment?", RENAL_TABLE) is None
+
+
+def test_an_age_band_keeps_the_lists_lead_in() -> None:
+    from monorag.qa.reader import clause_for
+
+    sentence = (
+        "Pediatric dosage is based on age: 0 to 3 months, 10 to 15 mcg/kg/day; 3 to 6 "
+        "months, 8 to 10 mcg/kg/day; 6 to 12 months, 6 to 8 mcg/kg/day."
+    )
+    assert clause_for("dose for a 4 month old?", sentence) == (
+        "Pediatric dosage is based on age: … 3 to 6 months, 8 to 10 mcg/kg/day."
+    )
+
+
+def test_a_semicolon_joining_a_dose_to_its_schedule_is_not_cut_by_words() -> None:
+    """Only a value in a range cuts at a semicolon: words alone do not ("repeat" is what
+    the second half says, but both halves are one case)."""
+    from monorag.qa.reader import clause_for
+
+    sentence = "The usual dose is 90 mg per kg; repeat it every 2 to 3 hours until controlled."
+    assert clause_for("how often can we repeat it?", sentence) is None
