@@ -985,9 +985,9 @@ class ExtractiveAnswerer:
         labelled = len(drugs) > 1 or len(searched) > 1
         # A monograph named by the words that named a quoted one is of the same drug (an
         # INN several products share): not another drug the answer leaves out.
-        said = {named.get(d) for d in drugs} - {None, ""} if named else set()
+        quoted_by = {named.get(d) for d in drugs} - {None, ""} if named else set()
         unquoted = (
-            [d for d in searched if d not in drugs and not (named and named.get(d) in said)]
+            [d for d in searched if d not in drugs and not (named and named.get(d) in quoted_by)]
             if len(searched) > 1
             else []
         )

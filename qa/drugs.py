@@ -424,12 +424,9 @@ class DrugIndex:
         matches = list(lookup.matches)
         for match in lookup.matches:
             extra = {g for d in match.docs for g in self._generic.get(d, ())} - have
-            by_title: dict[str, list[str]] = defaultdict(list)
-            for doc in sorted(extra):
-                by_title[self._title_of[doc]].append(doc)
-            for title, docs in by_title.items():
-                matches.append(replace(match, title=title, docs=tuple(docs)))
-                have |= set(docs)
+            for generic in self.carried(sorted(extra)).matches:
+                matches.append(replace(match, title=generic.title, docs=generic.docs))
+                have |= set(generic.docs)
         return replace(lookup, matches=matches)
 
     def carried(self, docs: Iterable[str]) -> DrugLookup:

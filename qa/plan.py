@@ -258,7 +258,6 @@ class Planner:
             brands = brands or lookup.titles
             lookup = self.drugs.with_generics(lookup)
             added = [t for t in lookup.titles if t not in brands]
-            brands = [t for t in brands if t not in added]
             if added:
                 query.note = " ".join(
                     [self.policy.from_generics(brands, added), query.note]

@@ -1219,19 +1219,16 @@ def _quoted_clause(clauses: list[str], i: int, shared: str | None = None) -> str
     """Clause ``i`` of a sentence, quoted with what the first clause shares with it
     (``shared``, when the caller knows it)."""
     chosen = clauses[i].strip().rstrip(".")
-    if shared is not None:
-        if i == 0:
-            return f"{chosen} …"
-        return f"{shared} … {chosen}." if shared else f"… {chosen}."
     if i == 0:
         return f"{chosen} …"
-    # The clauses are parallel ("between 5 and 14 days for X and between 5 and 10 days
-    # for Y"): what the first says before its own version of the chosen clause's opening
-    # word is shared by both.
-    first = clauses[0]
-    opening = chosen.split()[0].lower()
-    spots = [m.start() for m in re.finditer(rf"\b{re.escape(opening)}\b", first, _I)]
-    shared = first[: spots[-1]].strip().rstrip(",") if spots else ""
+    if shared is None:
+        # The clauses are parallel ("between 5 and 14 days for X and between 5 and 10 days
+        # for Y"): what the first says before its own version of the chosen clause's
+        # opening word is shared by both.
+        first = clauses[0]
+        opening = chosen.split()[0].lower()
+        spots = [m.start() for m in re.finditer(rf"\b{re.escape(opening)}\b", first, _I)]
+        shared = first[: spots[-1]].strip().rstrip(",") if spots else ""
     return f"{shared} … {chosen}." if shared else f"… {chosen}."
 
 

@@ -20,6 +20,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 import monorag  # noqa: F401  - sets the offline variables before anything else loads
 from monorag.embed import Embedder, HashEmbedder, get_embedder, shared_embedder
 from monorag.index.memory import forget_under
+from monorag.index.store import FileEntry
 from monorag.qa.engine import Engine
 from monorag.settings import EmbeddingSettings, Settings
 
@@ -123,6 +124,22 @@ def make_fast_settings(store: Path, **overrides: object) -> Settings:
             "answer.abstain_below": FAST_THRESHOLD,
             **overrides,
         },
+    )
+
+
+def file_entry(key: str, title: str, aliases: list[str]) -> FileEntry:
+    """A store's record of a monograph titled ``title`` with these aliases, for a
+    ``DrugIndex`` built without a store."""
+    return FileEntry(
+        key=key,
+        source=f"{key}.md",
+        title=title,
+        aliases="|".join([title, *aliases]),
+        sha256="0" * 64,
+        rev="0" * 12,
+        chunks=1,
+        last_modified="2025-01-01",
+        indexed_at=0.0,
     )
 
 

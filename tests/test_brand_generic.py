@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from monorag.embed import HashEmbedder
-from monorag.index.store import FileEntry
 from monorag.qa.conversation import Conversation
 from monorag.qa.drugs import DrugIndex
 from monorag.qa.engine import Engine
-from tests.conftest import engine_over
+from tests.conftest import engine_over, file_entry
 
 CORAVEX = """---
 title: Coravex
@@ -116,27 +115,13 @@ def test_one_substance_named_is_one_drug_not_another_left_out(engine: Engine) ->
     assert "separately" not in answer.note
 
 
-def _entry(key: str, title: str, aliases: list[str]) -> FileEntry:
-    return FileEntry(
-        key=key,
-        source=f"{key}.md",
-        title=title,
-        aliases="|".join([title, *aliases]),
-        sha256="0" * 64,
-        rev="0" * 12,
-        chunks=1,
-        last_modified="2025-01-01",
-        indexed_at=0.0,
-    )
-
-
 def test_generics_are_monographs_titled_by_a_brands_one_substance() -> None:
     index = DrugIndex(
         [
-            _entry("brand", "Coravex", ["velorixaban"]),
-            _entry("generic", "Velorixaban", []),
-            _entry("combo", "Coravex Duo", ["velorixaban", "aspirin"]),
-            _entry("other", "Velorixaban Accord", ["velorixaban"]),
+            file_entry("brand", "Coravex", ["velorixaban"]),
+            file_entry("generic", "Velorixaban", []),
+            file_entry("combo", "Coravex Duo", ["velorixaban", "aspirin"]),
+            file_entry("other", "Velorixaban Accord", ["velorixaban"]),
         ]
     )
     assert index.generics(["brand"]) == ["Velorixaban"]

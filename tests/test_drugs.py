@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from monorag.embed import HashEmbedder, default_model_path
-from monorag.index.store import FileEntry
 from monorag.lexicon import DrugLexicon, shared_lexicon
 from monorag.qa.drugs import DrugIndex, words
+from tests.conftest import file_entry as entry
 
 # The embedding model's whole words: what tells an ordinary word from a drug name.
 ENGLISH = frozenset(
@@ -18,20 +18,6 @@ ENGLISH = frozenset(
     for w in json.loads((default_model_path() / "tokenizer.json").read_text())["model"]["vocab"]
     if w.isalpha()
 )
-
-
-def entry(key: str, title: str, aliases: list[str]) -> FileEntry:
-    return FileEntry(
-        key=key,
-        source=f"{key}.md",
-        title=title,
-        aliases="|".join([title, *aliases]),
-        sha256="0" * 64,
-        rev="0" * 12,
-        chunks=1,
-        last_modified="2025-01-01",
-        indexed_at=0.0,
-    )
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from monorag.embed import HashEmbedder
 from monorag.qa.answer import ExtractiveAnswerer
 from monorag.qa.engine import Engine
 from monorag.qa.reader import (
+    clause_for,
     fit,
     intent_of,
     names_scope,
@@ -325,8 +326,6 @@ def test_one_sentence_with_two_cases_is_quoted_for_the_case_asked(
 
 
 def test_clause_for_needs_two_numbered_cases_and_one_named() -> None:
-    from monorag.qa.reader import clause_for
-
     sentence = (
         "twice a day between 5 and 14 days for skin infections and between 5 and 10 days "
         "for community-acquired pneumonia."
@@ -353,8 +352,6 @@ def test_a_case_stated_by_what_it_lacks_is_the_other_case() -> None:
     cases, not one word twice. A question about a patient with it gets the 60% clause, not
     the 30% beside it; one naming a severity only one clause states gets that clause; one
     naming what both state gets the sentence whole."""
-    from monorag.qa.reader import clause_for
-
     wth = clause_for("dose cut in ckd w proteinuria?", CASES_BY_ABSENCE, "Examplo")
     assert wth is not None and "60%" in wth and "30%" not in wth
     without = clause_for("dose in ckd, no proteinuria?", CASES_BY_ABSENCE, "Examplo")
@@ -376,8 +373,6 @@ def test_clauses_split_where_each_states_a_number_of_its_own() -> None:
     cases, adults and children, not three: the "and for Y" with no number of its own is part
     of the adults' case. "Reduced to a third with inhibitors (e.g. A) and increased up to
     4-fold with inducers (e.g. B)" states one case per co-drug."""
-    from monorag.qa.reader import clause_for
-
     ages = (
         "For bowel amebiasis (amebic dysentery) and for amebic liver abscess in adults, the "
         "dose is 750 mg three times daily for 5 to 10 days, whereas in pediatric patients "
@@ -419,8 +414,6 @@ def test_a_clearance_picks_the_case_of_a_flattened_renal_table(question: str, qu
     """A label's renal table written as one sentence, its cases cut by semicolons and
     graded by CrCl without a unit: the clearance asked lies in one band, and only that
     band's dose is quoted (the mild band's 400 to 800 mg for CrCl 40 is the wrong dose)."""
-    from monorag.qa.reader import clause_for
-
     clause = clause_for(question, RENAL_TABLE, "Velotrexin")
     assert clause is not None and quoted in clause
     others = {"400 to 1200 mg", "400 to 800 mg", "200 to 600 mg", "200 to 400 mg"} - {quoted}
@@ -428,15 +421,11 @@ def test_a_clearance_picks_the_case_of_a_flattened_renal_table(question: str, qu
 
 
 def test_a_value_on_a_bands_boundary_or_no_value_quotes_the_whole_table() -> None:
-    from monorag.qa.reader import clause_for
-
     assert clause_for("crcl 50 dose?", RENAL_TABLE) is None  # in two bands
     assert clause_for("dose in renal impairment?", RENAL_TABLE) is None
 
 
 def test_an_age_band_keeps_the_lists_lead_in() -> None:
-    from monorag.qa.reader import clause_for
-
     sentence = (
         "Pediatric dosage is based on age: 0 to 3 months, 10 to 15 mcg/kg/day; 3 to 6 "
         "months, 8 to 10 mcg/kg/day; 6 to 12 months, 6 to 8 mcg/kg/day."
@@ -449,7 +438,5 @@ def test_an_age_band_keeps_the_lists_lead_in() -> None:
 def test_a_semicolon_joining_a_dose_to_its_schedule_is_not_cut_by_words() -> None:
     """Only a value in a range cuts at a semicolon: words alone do not ("repeat" is what
     the second half says, but both halves are one case)."""
-    from monorag.qa.reader import clause_for
-
     sentence = "The usual dose is 90 mg per kg; repeat it every 2 to 3 hours until controlled."
     assert clause_for("how often can we repeat it?", sentence) is None
