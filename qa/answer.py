@@ -29,6 +29,8 @@ from monorag.qa.reader import (
     AXES,
     BARS,
     CASE_AXES,
+    HOW_LONG,
+    LENGTH_OF_TIME,
     SCHEDULE,
     SPOKEN_OF,
     STATED_ONLY_AS_ITSELF,
@@ -90,7 +92,12 @@ _CONTINUES = re.compile(
     r"^(?:thereafter|then|after (?:that|this)|afterwards|subsequently)\b", re.IGNORECASE
 )
 _DIGIT = re.compile(r"\d")
-_NEEDS_CONTEXT = re.compile(r"^(?:it|this|they|these|that|its|their)\b", re.IGNORECASE)
+_NEEDS_CONTEXT = re.compile(
+    r"^(?:it|this|they|these|that|its|their)\b|"
+    # "You should also do this for six months after": what "this" is, the sentence before says.
+    r"^\w+ (?:should|must|will|can|need to) (?:also )?do (?:this|so|the same)\b",
+    re.IGNORECASE,
+)
 _GENERIC = frozenset(
     """what how when which who does do can should much many dose dosage doses recommended
     drug drugs medicine medication medications tell about need needed required get gets
@@ -193,6 +200,8 @@ class Unit:
     reader: float = 0.0
     """The reader's bonus or penalty (qa/reader.py): target, qualifiers, fragment."""
     fit: Fit | None = None
+    foreign: bool = False
+    """Every amount it quotes is another drug's (``ExtractiveAnswerer._foreign``)."""
     lead: str = ""
     """The sentence that introduces the unit's list ("Do not take X if:"), quoted with it."""
     lead_index: int = -1
@@ -392,6 +401,7 @@ class ExtractiveAnswerer:
             unit.overlap = sum(w for t, w in weights.items() if t in terms) / total
             unit.heading = sum(w for t, w in weights.items() if t in heading) / total
             unit.fit = fit(intent, unit.text, unit.context)
+            unit.foreign = "amount" in intent.targets and self._foreign(unit, question)
             unit.reader = _reader_bonus(unit.fit) + _codrug(unit, names)
             unit.score = unit.late + self._bonus(unit)
         units.sort(key=lambda u: -u.score)
@@ -527,6 +537,22 @@ class ExtractiveAnswerer:
             ]
             if saying:
                 best = max(saying, key=lambda u: u.score)
+        how_long = HOW_LONG.search(question) and "amount" not in intent.targets
+        if how_long and not (intent.asked or naming or unstated):
+            # "Once opened, how long can it be used?": the re-ranked statement stating a
+            # length of time ("up to 6 weeks"), or else one of the best one's passage, over
+            # a closer one stating none ("Once the tray is opened it is ready to use").
+            # None stating one is no refusal: "until the disease progresses" and "use it
+            # at once" answer it too. A line it leans on ("You should also do this for six
+            # months after") comes along with it. A dose question's "for how long" is the
+            # course's, a part beside the amount (``_covers_more``), not its answer.
+            lasting = [u for u in top if _lasts(u) and not _conflicts(u)] or [
+                u
+                for u in units
+                if _lasts(u) and not _conflicts(u) and u.evidence is top[0].evidence
+            ]
+            if lasting and not _lasts(best):
+                best = max(lasting, key=lambda u: u.score)
         if best.fit is not None and best.fit.fragment and not best.lead:
             # A heading line or bare entry ("Pregnancy and breast-feeding") is no answer
             # on its own: the best statement that is one answers.
@@ -728,6 +754,13 @@ class ExtractiveAnswerer:
                     if not _holds(chosen, later):
                         chosen.append(later)
             ranked, rest = [], []
+        companions = [u for u in ranked if u.foreign and u.score > best.score and _named(intent, u)]
+        if companions and not best.foreign:
+            # The asked drug's own amount was chosen over a closer line giving another
+            # drug's for the indication asked ("In NSTE-ACS, initiate aspirin (75 mg to
+            # 325 mg once daily) and continue it in combination with clopidogrel"): that
+            # line is the rest of the regimen, and the closest such line follows it.
+            chosen.append(max(companions, key=lambda u: u.score))
         for unit in ranked[1:]:
             if len(chosen) >= self.settings.max_sentences:
                 break
@@ -739,8 +772,8 @@ class ExtractiveAnswerer:
                 continue
             if unit.fit is not None and unit.fit.conflicts:
                 continue  # never the neighbouring population's statement beside the right one
-            if _elsewhere(intent, unit, best):
-                continue  # nor an amount for a population or indication nobody asked about
+            if _elsewhere(intent, unit, best) or (unit.foreign and not best.foreign):
+                continue  # nor an amount for a population, indication or drug not asked about
             if (intent.qualifiers or intent.measures) and _matched(unit) < _matched(best):
                 continue  # nor the line for another sub-case of the same item
             if unit.score > best.score and _states_amount(best) and not _states_amount(unit):
@@ -755,8 +788,8 @@ class ExtractiveAnswerer:
                 continue
             if unit.fit is None or unit.fit.conflicts or unit.fit.fragment:
                 continue
-            if _elsewhere(intent, unit, best):
-                continue
+            if _elsewhere(intent, unit, best) or (unit.foreign and not best.foreign):
+                continue  # nor a companion drug's amount beside the asked drug's dose
             if best.fit is not None and unit.fit.missing_targets > best.fit.missing_targets:
                 continue
             if _covers_more(intent, unit, chosen, share) and not any(
@@ -765,8 +798,12 @@ class ExtractiveAnswerer:
                 chosen.append(unit)
         # A sentence that leans on the one before it ("It is reduced to ...", or a line
         # under a "Patients with Renal Impairment: ..." lead-in) brings that one along;
-        # if that one is about another population, only its label comes along.
-        for unit in list(chosen):
+        # if that one is about another population, only its label comes along. A line
+        # brought along that opens by pointing back ("You should also do this for six
+        # months", brought by "She should also use ...") brings its own predecessor ("...
+        # use condoms"): one more step back, not more.
+        first, leaning = list(chosen), list(chosen)
+        for unit in leaning:
             if unit.index > 0 and self._leans_back(unit, layouts):
                 prev = _at(unit, layouts, unit.index - 1)
                 if not quotable(prev.text) or _holds(chosen, prev):
@@ -781,6 +818,8 @@ class ExtractiveAnswerer:
                         unit.lead, unit.lead_index = label.group(0).strip(), unit.index - 1
                     continue
                 chosen.append(prev)
+                if any(u is unit for u in first) and _NEEDS_CONTEXT.match(prev.text):
+                    leaning.append(prev)
         # A short list item is one statement: its later sentences come along ("Warfarin:
         # may enhance its effect." + "Close monitoring of INR is required.").
         for unit in list(chosen):
@@ -938,6 +977,30 @@ class ExtractiveAnswerer:
                     chosen.append(Unit(unit.evidence, unit.rank, at, lead, 0, unit.late))
         chosen.sort(key=lambda u: (u.rank, u.index, u.item))
         return chosen
+
+    def _foreign(self, unit: Unit, question: str) -> bool:
+        """Whether every amount the unit quotes follows another drug's name ("In patients
+        with NSTE-ACS, initiate aspirin (75 mg to 325 mg once daily) and continue it in
+        combination with clopidogrel": aspirin's dose, in the clopidogrel label)."""
+        chunk = unit.evidence.chunk
+        quoted = clause_for(question, unit.text, chunk.drug) or unit.text
+        own = {fold(w) for name in (chunk.drug, *chunk.aliases) for w in words(name)}
+        owners = [self._owner(quoted[: m.start()], own) for m in _AMOUNT.finditer(quoted)]
+        return bool(owners) and all(o == "other" for o in owners)
+
+    def _owner(self, before: str, own: set[str]) -> str:
+        """Whose amount follows ``before``: the nearest drug named in its clause, at most
+        ``OWNER_WORDS`` words back ("the aspirin doses in this trial ranged from" 75 mg):
+        "own" for the monograph's drug or none named, "other" for another drug."""
+        clause = re.split(r"[;:.,](?:\s|$)", before)[-1]
+        # The rest of a range ("75 mg to" before 325 mg) is no word of the clause.
+        said = [w for w in words(_AMOUNT.sub(" ", clause)) if not w[:1].isdigit()]
+        for word in reversed(said[-OWNER_WORDS:]):
+            if fold(word) in own:
+                return "own"
+            if len(word) > 3 and self.is_drug(word):
+                return "other"
+        return "own"
 
     def _names_another(self, text: str, known: set[str]) -> bool:
         """Whether ``text`` names a drug that is not among the ``known`` words."""
@@ -1225,7 +1288,8 @@ def _case_alone(intent: Intent, unit: Unit, prev: Unit) -> bool:
 def _states_amount(unit: Unit) -> bool:
     """The unit states, in its own words (its list item's, its list's lead-in), the amount a dose
     question asks for, for someone the question names or for everyone: not a strength
-    or pack content, not a line that leans on the amount of the sentence before it."""
+    or pack content, not another drug's amount, not a line that leans on the amount of the
+    sentence before it."""
     f = unit.fit
     # A list item's sentences are one statement ("Renal impairment: No dose adjustment is
     # required. Administer after hemodialysis."): its earlier sentence counts.
@@ -1238,6 +1302,7 @@ def _states_amount(unit: Unit) -> bool:
         and not f.conflicts
         and not f.composition
         and not f.fragment
+        and not unit.foreign
         and (TARGETS["amount"][1].search(said) or VERDICT.search(said))
     )
 
@@ -1270,6 +1335,16 @@ def _other_indication(indication: list[str], unit: Unit) -> bool:
 
 _DOSE_WORD = re.compile(r"\b(?:dos\w*|regimen|how much|titrat\w*)\b", re.IGNORECASE)
 """A question's words for a dose (see ``ExtractiveAnswerer.select``)."""
+
+
+_AMOUNT = TARGETS["amount"][1]
+OWNER_WORDS = 8
+"""How far back (words, within its clause) an amount's drug is looked for."""
+
+
+def _lasts(unit: Unit) -> bool:
+    """The unit states a length of time in its own words."""
+    return bool(LENGTH_OF_TIME.search(unit.text))
 
 
 def _carries_asked(unit: Unit) -> bool:

@@ -412,7 +412,11 @@ class Engine:
             run = self._pass(state, question, conversation, drug, k, exclude_faq_of, False)
             if run.answer.abstained and run.query.generics:
                 again = self._pass(state, question, conversation, drug, k, exclude_faq_of, True)
-                run = again if not again.answer.abstained else run
+                kept, other = (again, run) if not again.answer.abstained else (run, again)
+                # Both passes were the question's work: its stage timings hold their sum.
+                for stage, seconds in other.trace.timings.items():
+                    kept.trace.timings[stage] = kept.trace.timings.get(stage, 0.0) + seconds
+                run = kept
             # Another process replaced a monograph while this question was answered: the
             # passages found are gone. Answer again from what replaced them.
             evidence = run.retrieval.evidence

@@ -315,6 +315,15 @@ _NUMBER = (
     r"a (?:day|week|month|year))\b"
 )
 
+HOW_LONG = _rx(r"\bhow long\b")
+"""A question asking for a length of time ("how long is it good for once opened?")."""
+LENGTH_OF_TIME = _rx(
+    rf"(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve))\s*-?\s*"
+    rf"(?:{_DURATION['months']}|{_DURATION['days']}|minutes?)\b(?!\s+(?:of age|old))"
+)
+"""A length of time stated as a number of minutes, hours, days, weeks, months or years
+("for up to 6 weeks", "within 24 hours"); "50 years of age" is an age."""
+
 TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "missed": (
         _rx(

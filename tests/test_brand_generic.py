@@ -9,6 +9,7 @@ monographs are written here. Fast tier: hash embedder, in-memory index.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,20 @@ def test_generics_are_monographs_titled_by_a_brands_one_substance() -> None:
     lookup = index.with_generics(index.find("coravex dose"))
     assert lookup.titles == ["Coravex", "Velorixaban"]
     assert {m.said for m in lookup.matches} == {"coravex"}  # one drug, one name
+
+
+def test_the_fallbacks_timings_hold_both_passes(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refused first pass was work done for the question: its time is counted too."""
+    planner = type(engine._state.planner)
+    plan = planner.plan
+
+    def slow_plan(self: object, *args: object, **kwargs: object) -> object:
+        time.sleep(0.05)
+        return plan(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planner, "plan", slow_plan)
+    answer = engine.ask(DVT, llm=False)
+    assert "same substance" in answer.note  # answered by the second pass
+    assert answer.timings["plan"] >= 0.1, answer.timings
