@@ -793,7 +793,7 @@ class ExtractiveAnswerer:
             if best.fit is not None and unit.fit.missing_targets > best.fit.missing_targets:
                 continue
             if _covers_more(intent, unit, chosen, share) and not any(
-                _same(unit.text, c.text) for c in chosen
+                _same(unit.text, c.text, figures=True) for c in chosen
             ):
                 chosen.append(unit)
         # A sentence that leans on the one before it ("It is reduced to ...", or a line
@@ -1179,12 +1179,24 @@ def _merged(whole: Selection | None, parts: list[Selection]) -> Selection:
     )
 
 
-def _same(a: str, b: str) -> bool:
-    """Near-duplicates (a FAQ answer restating a section sentence, say)."""
+def _same(a: str, b: str, *, figures: bool = False) -> bool:
+    """Near-duplicates (a FAQ answer restating a section sentence, say). With ``figures``,
+    parallel lines that each state a number the other does not are two statements,
+    however alike their words ("Women must use contraception ... for at least 8 months
+    after" beside "Men ... for at least 5 months after"): only for a line chosen because
+    it covers a part of the question the others leave out (the other sex, asked too), as
+    a parallel line is otherwise another case's statement."""
     ta, tb = set(tokenize(a)), set(tokenize(b))
     if not ta or not tb:
         return a == b
+    if figures:
+        na, nb = set(_FIGURE.findall(a)), set(_FIGURE.findall(b))
+        if na - nb and nb - na:
+            return False
     return len(ta & tb) / min(len(ta), len(tb)) > 0.6
+
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def _repeats(a: str, b: str) -> bool:
