@@ -1444,6 +1444,11 @@ def _surroundings(
             candidate = unit_text(j)
             whole = (j == 0 or not same_block(j - 1, j)) and not same_block(j, j + 1)
             if not whole:
+                if j > 0 and not same_block(j, j + 1) and _FREQUENCY_LABEL.match(candidate):
+                    # The group's label lost its line break into the end of the item
+                    # before it ("... (haematocrit). Uncommon (may affect up to 1 in 100
+                    # people)"): the items after it are read under it.
+                    lead, at = candidate, j
                 break
             if candidate.endswith(":"):
                 if is_lead_in(candidate) and quotable(candidate):
@@ -1483,17 +1488,26 @@ def _lead_in(
     return "", -1
 
 
+_FREQUENCY_LABEL = re.compile(
+    r"^[^.()]{0,60}\((?:[^()]*\b(?:may affect|frequency)\b[^()]*)\)\s*:?$", re.IGNORECASE
+)
+"""A leaflet's frequency group label ("Uncommon (may affect up to 1 in 100 people)", "Not
+known (frequency cannot be estimated from the available data)"): the items after it have
+that frequency."""
+
+
 def _lost_lead_in(
     unit_text: Callable[[int], str], layout: list[tuple[int, int, int]], j: int
 ) -> bool:
     """Whether unit ``j``, the last sentence of a list item, is the lost lead-in of the
-    items after it (``monorag.text.lost_lead_in``)."""
+    items after it (``monorag.text.lost_lead_in``) or their frequency group's label."""
     item = layout[j][2]
     if j + 1 < len(layout) and layout[j + 1][2] == item:
         return False
     if not (j > 0 and layout[j - 1][2] == item):
         return False
-    return bool(lost_lead_in([unit_text(j - 1), unit_text(j)])) and quotable(unit_text(j))
+    glued = lost_lead_in([unit_text(j - 1), unit_text(j)]) or _FREQUENCY_LABEL.match(unit_text(j))
+    return bool(glued) and quotable(unit_text(j))
 
 
 def _reader_bonus(f: Fit) -> float:

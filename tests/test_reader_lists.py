@@ -230,3 +230,46 @@ def test_a_dose_question_asking_for_the_cycle_gets_the_course_stated_elsewhere()
     assert "21 day period" in asked and "blood counts" not in asked
     plain = pick("examplomab dose?", COURSE, [0.9, 0.3, 0.2, 0.25])
     assert "1250 mg/m2" in plain and "rest period" not in plain
+
+
+# A leaflet's frequency group labels, each glued by the conversion to the end of the item
+# (or paragraph) before it: the items after a label have its frequency.
+FREQUENCY_ITEMS = """Other side effects: Very common (may affect more than 1 in 10 people)
+
+vaginal yeast infection. Common (may affect up to 1 in 10 people)
+
+constipation
+
+feeling thirsty
+
+blood tests may show changes in blood fat levels. Uncommon (may affect up to 1 in 100 people)
+
+rash or red skin
+
+bone fracture
+
+lower limb amputations (mainly of the toe)"""
+
+FREQUENCY_PARAGRAPHS = """Tell your doctor about any side effect. Blood tests may show changes.\
+ Uncommon (may affect up to 1 in 100 people)
+
+Rash or red skin.
+
+Bone fracture.
+
+Lower limb amputations, mainly of the toe."""
+
+
+def test_an_item_is_quoted_under_the_frequency_label_glued_to_the_item_before() -> None:
+    sims = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9]
+    answer = pick("how common are toe amputations with examplomab?", FREQUENCY_ITEMS, sims)
+    assert answer.startswith("Uncommon (may affect up to 1 in 100 people) |"), answer
+    assert "lower limb amputations" in answer
+    assert "1 in 10 people" not in answer  # the label of the group before
+
+
+def test_a_paragraph_is_read_under_the_frequency_label_ending_the_one_before() -> None:
+    sims = [0.1, 0.1, 0.1, 0.1, 0.1, 0.9]
+    answer = pick("how common are toe amputations with examplomab?", FREQUENCY_PARAGRAPHS, sims)
+    assert answer.startswith("Uncommon (may affect up to 1 in 100 people) |"), answer
+    assert "Lower limb amputations" in answer
