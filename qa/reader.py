@@ -844,7 +844,7 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
     for target in intent.targets:
         ok = bool(TARGETS[target][1].search(whole))
         if target == "amount" and not ok and intent.population:
-            ok = bool(VERDICT.search(whole))
+            ok = _verdict_for(intent, whole)
         if target == "value" and ok and (m := intent.duration):
             ok = bool(
                 re.search(
@@ -901,6 +901,22 @@ _ADULT_DOSE = _rx(
     r"(?:usual\s+|recommended\s+)?adult\s+(?:doses?|dosage|dosing)\b"
 )
 """'The adult dose' named as a reference point ("children: 2 mg/kg up to the adult dose")."""
+
+
+def _verdict_for(intent: Intent, text: str) -> bool:
+    """Whether ``text`` settles the asked case's dose without an amount (``VERDICT``) in a
+    clause that states no other value of the question's qualifiers: "a lower starting dose
+    is recommended [in mild to moderate cirrhosis]; losartan has not been studied in
+    patients with severe hepatic impairment" settles nothing for a moderate case."""
+    for clause in re.split(r";|\.(?!\d)", text):
+        if VERDICT.search(clause) and not any(
+            (stated := _axes_one(clause, axis))
+            and not stated & wanted
+            and not _compatible(axis, wanted, stated)
+            for axis, wanted in intent.qualifiers.items()
+        ):
+            return True
+    return False
 
 
 def _axes_one(text: str, axis: str) -> frozenset[str]:

@@ -284,3 +284,47 @@ def test_a_dose_for_adults_and_children_is_for_everyone() -> None:
     everyone = ("The usual dose is 5 mg/kg daily in infants, children, adolescents and adults.",)
     assert sub_population(general, everyone) == frozenset()
     assert sub_population(general, ("Children aged 2 to 11 years: 5 mg/kg daily.",)) == {"child"}
+
+
+HEPATIC_TWO_SECTIONS = """---
+title: Sartavel
+description: >-
+  Sartavel is a test angiotensin receptor blocker written for monorag's tests.
+lastModified: '2026-01-01T00:00:00Z'
+---
+## 2 DOSAGE AND ADMINISTRATION
+
+### 2.5 Dosage in Hepatic Impairment
+
+In patients with mild-to-moderate hepatic impairment the recommended starting dose of
+sartavel is 25 mg once daily; sartavel has not been studied in patients with severe hepatic
+impairment.
+
+## 8 USE IN SPECIFIC POPULATIONS
+
+### 8.7 Hepatic Impairment
+
+In patients with mild to moderate cirrhosis of the liver, plasma concentrations of sartavel
+were 5 times those in healthy volunteers and a lower starting dose is therefore
+recommended; sartavel has not been studied in patients with severe hepatic impairment.
+"""
+
+
+def test_a_verdict_counts_only_in_a_clause_about_the_case_asked() -> None:
+    """ "Not studied in severe impairment" settles nothing for a moderate case: no dose."""
+    moderate = intent_of("sartavel starting dose in child pugh b cirrhosis?")
+    other_case = "A lower dose is recommended; it has not been studied in severe impairment."
+    same_case = "It has not been studied in patients with moderate hepatic impairment."
+    assert fit(moderate, other_case).missing_targets == 1
+    assert fit(moderate, same_case).missing_targets == 0
+    severe = intent_of("sartavel starting dose in severe hepatic impairment?")
+    assert fit(severe, other_case).missing_targets == 0
+
+
+def test_the_moderate_case_gets_its_amount_not_the_severe_cases_verdict(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    folder = tmp_path_factory.mktemp("hepatic")
+    engine = engine_over(folder, {"sartavel.md": HEPATIC_TWO_SECTIONS}, hash_embedder)
+    answer = engine.ask("sartavel starting dose in child pugh b cirrhosis of the liver?", llm=False)
+    assert "25 mg once daily" in answer.text, answer.text
