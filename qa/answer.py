@@ -67,6 +67,8 @@ _LIST_QUESTION = re.compile(
     r"reactions)|contraindications|interact\w*|precautions|warnings)\b",
     re.IGNORECASE,
 )
+_AMOUNT = TARGETS["amount"][1]
+"""How a statement carries an amount (a dose's number and unit, "two tablets")."""
 _LABEL = re.compile(r"^[A-Z][^:.]{2,60}:\s")
 _FAQ_QUESTION = re.compile(r"^\s*Q:\s", re.IGNORECASE)
 # A line addressed to a chat model (a speaker label, talk of its instructions or prompt) is
@@ -891,7 +893,7 @@ class ExtractiveAnswerer:
             # 3 weeks without" / "This is called a treatment cycle and it is repeated every
             # 4 weeks") is followed on: a line of the answer that names an amount brings
             # the schedule after it, and that schedule line the next.
-            queue = [c for c in chosen if TARGETS["amount"][1].search(c.text)]
+            queue = [c for c in chosen if _AMOUNT.search(c.text)]
             for unit in queue:
                 onward = not _states_amount(unit)
                 for near in [*_neighbours(unit, layouts), *_next_item(unit, layouts)]:
@@ -903,7 +905,7 @@ class ExtractiveAnswerer:
                         continue
                     if not SCHEDULE.search(near.text) or len(near.text.split()) > ITEM_WORDS:
                         continue
-                    if TARGETS["amount"][1].search(near.text) and not (
+                    if _AMOUNT.search(near.text) and not (
                         near.index > unit.index and _CONTINUES.match(near.text)
                     ):
                         continue  # an amount of its own: another case's line
@@ -921,7 +923,7 @@ class ExtractiveAnswerer:
                     if cycle.index > 0 and _NEEDS_CONTEXT.match(cycle.text):
                         # "This 21 day period is one cycle." says which days with the one before.
                         prev = _at(cycle, layouts, cycle.index - 1)
-                        if quotable(prev.text) and not TARGETS["amount"][1].search(prev.text):
+                        if quotable(prev.text) and not _AMOUNT.search(prev.text):
                             chosen.append(prev)
 
         # One short sentence is seldom the whole statement: the rest of its paragraph or
@@ -1271,7 +1273,7 @@ def _cycle_of(best: Unit, units: list[Unit], intent: Intent) -> Unit | None:
             continue
         if not _CYCLE.search(unit.text) or len(unit.text.split()) > ITEM_WORDS:
             continue
-        if TARGETS["amount"][1].search(unit.text):
+        if _AMOUNT.search(unit.text):
             continue
         if fit(intent, unit.text).conflicts or other_scope(
             intent, unit.text, (), best.text, best.context
@@ -1292,9 +1294,7 @@ def _case_alone(intent: Intent, unit: Unit, prev: Unit) -> bool:
     own = fit(intent, unit.text)
     if not own.matched or own.missing_population or own.conflicts:
         return False
-    return (
-        bool(TARGETS["amount"][1].search(prev.text)) and fit(intent, prev.text).missing_population
-    )
+    return bool(_AMOUNT.search(prev.text)) and fit(intent, prev.text).missing_population
 
 
 def _states_amount(unit: Unit) -> bool:
@@ -1315,7 +1315,7 @@ def _states_amount(unit: Unit) -> bool:
         and not f.composition
         and not f.fragment
         and not unit.foreign
-        and (TARGETS["amount"][1].search(said) or VERDICT.search(said))
+        and (_AMOUNT.search(said) or VERDICT.search(said))
     )
 
 
@@ -1349,7 +1349,6 @@ _DOSE_WORD = re.compile(r"\b(?:dos\w*|regimen|how much|titrat\w*)\b", re.IGNOREC
 """A question's words for a dose (see ``ExtractiveAnswerer.select``)."""
 
 
-_AMOUNT = TARGETS["amount"][1]
 OWNER_WORDS = 8
 """How far back (words, within its clause) an amount's drug is looked for."""
 
@@ -1609,7 +1608,7 @@ def _continuation(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]]) ->
         return None
     nxt = _at(unit, layouts, unit.index + 1)
     steps = _NEEDS_CONTEXT.match(nxt.text) or _CONTINUES.match(nxt.text) or _STEP.match(nxt.text)
-    if steps and TARGETS["amount"][1].search(nxt.text):
+    if steps and _AMOUNT.search(nxt.text):
         return nxt
     return None
 
