@@ -387,10 +387,12 @@ def corpus_files(
         raise ClinicalSetError(
             f"monographs of the clinical set are missing: {', '.join(missing[:5])}"
         )
-    others = sorted(p for p in leaflets.glob("*.md") if p not in files and p.name != "NOTICE.md")
-    # Every k-th other leaflet: fixed, spread over the alphabet, no choice by content.
-    step = max(1, len(others) // max(1, distractors))
-    files |= set(others[::step][:distractors])
+    others = [p for p in leaflets.glob("*.md") if p not in files and p.name != "NOTICE.md"]
+    # The other leaflets first in the order of a hash of their names: no choice by content,
+    # and stable as the set grows (a question over one of them swaps in the next one only;
+    # every k-th leaflet of the rest moved every distractor whenever a monograph joined).
+    others.sort(key=lambda p: draw(f"distractor:{p.stem}"))
+    files |= set(others[:distractors])
     return sorted(files)
 
 

@@ -13,6 +13,7 @@ from monorag.eval.clinical import (
     ClinicalQuestion,
     ClinicalSetError,
     Reply,
+    corpus_files,
     load_questions,
     load_split,
     monograph_dirs,
@@ -171,3 +172,36 @@ def test_a_malformed_set_names_the_file_and_question(tmp_path: Path) -> None:
 def test_type_counts_are_reported(questions: list[ClinicalQuestion]) -> None:
     counts = Counter(q.type for q in questions)
     assert set(counts) <= set(TYPES)
+
+
+def _question(monograph: str) -> ClinicalQuestion:
+    return ClinicalQuestion(
+        id=f"t-{monograph}-01",
+        question="dose?",
+        corpus="ema",
+        monograph=monograph,
+        type="dose_indication",
+        expect="answer",
+        sections=(),
+        facts=(),
+        must_not=(),
+        follows=None,
+        note="",
+        file="t.yaml",
+    )
+
+
+def test_distractors_stay_put_as_the_set_grows(tmp_path: Path) -> None:
+    """A question over a new leaflet changes the store by that leaflet and at most one
+    distractor, so that figures before and after a set grows compare like with like."""
+    for i in range(40):
+        (tmp_path / f"leaflet{i:02d}.md").write_text("x", encoding="utf-8")
+    before = set(corpus_files([_question("leaflet00")], tmp_path, distractors=8))
+    outside = sorted(p.stem for p in tmp_path.glob("*.md") if p not in before)
+    after = set(corpus_files([_question("leaflet00"), _question(outside[0])], tmp_path, 8))
+    assert after - before == {tmp_path / f"{outside[0]}.md"}
+    distractor = sorted(p.stem for p in before if p.parent == tmp_path and p.stem != "leaflet00")
+    grown = set(
+        corpus_files([_question("leaflet00"), _question(distractor[0])], tmp_path, distractors=8)
+    )
+    assert len(grown - before) == 1 and not before - grown
