@@ -451,7 +451,13 @@ class ExtractiveAnswerer:
             # The mirror of the case rule below: a dose question naming nobody in particular
             # is answered by the dose for everyone, not by a sub-population's beside it.
             # (A follow-up names its own subject: "and if of Asian ancestry?")
-            general = [u for u in top if _states_amount(u) and not _sub_population(intent, u)]
+            # Else the general line of the best one's passage ("The recommended dose is 4
+            # capsules (600 mg) twice a day" beside "If you have severe liver problems:").
+            # Not a line pointing back ("This means you take a total of 6 capsules"): it is
+            # the sentence before it's, whoever that is for.
+            general = [u for u in top if _general_amount(intent, u)] or [
+                u for u in units if u.evidence is best.evidence and _general_amount(intent, u)
+            ]
             if general:
                 best = max(general, key=lambda u: (_named(intent, u), u.score))
         naming = [u for u in units if _codrug(u, names)]
@@ -776,6 +782,8 @@ class ExtractiveAnswerer:
                 continue  # never the neighbouring population's statement beside the right one
             if _elsewhere(intent, unit, best) or (unit.foreign and not best.foreign):
                 continue  # nor an amount for a population, indication or drug not asked about
+            if self._points_elsewhere(intent, unit, best, chosen, layouts):
+                continue  # nor a line pointing back at such a statement ("This means ...")
             if (intent.qualifiers or intent.measures) and _matched(unit) < _matched(best):
                 continue  # nor the line for another sub-case of the same item
             if unit.score > best.score and _states_amount(best) and not _states_amount(unit):
@@ -979,6 +987,23 @@ class ExtractiveAnswerer:
                     chosen.append(Unit(unit.evidence, unit.rank, at, lead, 0, unit.late))
         chosen.sort(key=lambda u: (u.rank, u.index, u.item))
         return chosen
+
+    @staticmethod
+    def _points_elsewhere(
+        intent: Intent,
+        unit: Unit,
+        best: Unit,
+        chosen: list[Unit],
+        layouts: dict[str, list[tuple[int, int, int]]],
+    ) -> bool:
+        """Whether ``unit`` opens by pointing back ("This means you take a total of 6
+        capsules") at a sentence not chosen that states an amount for a population or
+        indication ``best`` is not about (a paragraph of its own after "If you have severe
+        liver problems: 3 capsules")."""
+        if unit.index == 0 or not _NEEDS_CONTEXT.match(unit.text):
+            return False
+        prev = _at(unit, layouts, unit.index - 1)
+        return not _holds(chosen, prev) and _elsewhere(intent, prev, best)
 
     def _foreign(self, unit: Unit, question: str) -> bool:
         """Whether every amount the unit quotes follows another drug's name ("In patients
@@ -1242,6 +1267,15 @@ def _with(top: list[Unit], unit: Unit, first: bool = False) -> list[Unit]:
     if any(u is unit for u in top):
         return top
     return [unit, *top] if first else [*top, unit]
+
+
+def _general_amount(intent: Intent, unit: Unit) -> bool:
+    """The unit states an amount for everyone, in words of its own (no line pointing back)."""
+    return (
+        _states_amount(unit)
+        and not _sub_population(intent, unit)
+        and not _NEEDS_CONTEXT.match(unit.text)
+    )
 
 
 def _for_others(intent: Intent, unit: Unit) -> bool:

@@ -40,7 +40,7 @@ _CUE = (
 )
 _CUT = re.compile(
     r"\?\s+(?=\S)"  # "...pregnant woman? and if breastfeeding?"
-    r"|\s*[+&;]\s*"  # "metabolised + half life"
+    r"|\s*[&;]\s*|\s+\+\s*"  # "metabolised + half life"; not "alk+ nsclc", "her2+"
     rf"|,?\s+(?:and|or)\s+(?={_CUE})"  # "... and how long to thaw"
     rf"|,\s*(?={_CUE})",  # "storage temp, how long ..."
     re.IGNORECASE,

@@ -454,6 +454,7 @@ STATED_ONLY_AS_ITSELF = {
     "antidote": "an antidote or reversal agent",
     "storage": "how to store it",
     "mechanism": "how it works",
+    "food": "what to do about food",
 }
 """Targets that a statement answers only by speaking of them (a missed dose, an overdose, a
 half-life, how to store it, how it works), with how a refusal names what is not stated:
@@ -480,6 +481,11 @@ SPOKEN_OF = {
     "mechanism": _rx(
         r"\bworks? by\b|\bmechanism of action\b|\b(?:blocks?|blocking|inhibits?|inhibiting|"
         r"binds?|binding|attach(?:es)? to)\b"
+    ),
+    "food": _rx(
+        r"\b(?:with or without|with|without|after|before|regardless of) (?:a |your |any )?"
+        r"(?:food|meals?|eating|breakfast)\b|\bempty stomach\b|\b(?:food|a meal) (?:does not|"
+        r"may|can|will) (?:affect|change|reduce|increase)\b"
     ),
 }
 """How a passage speaks of a ``STATED_ONLY_AS_ITSELF`` target, stricter than a

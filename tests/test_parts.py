@@ -28,6 +28,8 @@ from tests.conftest import engine_over
             ],
         ),
         ("how is zentavir metabolised + half life", ["how is zentavir metabolised", "half life"]),
+        # a "+" on a marker is "positive", no cut: the indication stays whole
+        ("zentavir dose alk+ nsclc, w food?", ["zentavir dose alk+ nsclc", "w food"]),
         (
             "zentavir half life? and how is it metabolised",
             ["zentavir half life", "and how is it metabolised"],
@@ -52,6 +54,7 @@ def test_a_question_that_asks_two_things_is_cut_where_the_second_starts(
         "zentavir storage",
         # "pregnancy" is whom the whole question is about; the second part lost it
         "ok in pregnancy? and what about the half life",
+        "her2+ breast ca - zentavir dose",
     ],
 )
 def test_a_question_that_asks_one_thing_stays_whole(question: str) -> None:
@@ -155,7 +158,8 @@ def test_a_short_part_is_answered_by_the_statement_that_states_its_target(
     tmp_path: Path, hash_embedder: HashEmbedder
 ) -> None:
     """ "with food" is two words: its own support is low, but beside an answered whole
-    the statement about meals is what it asks for."""
+    the statement about meals is what it asks for (and on its own, too: a statement
+    speaking of food answers a food question whatever its support)."""
     (tmp_path / "open").mkdir()
     (tmp_path / "gated").mkdir()
     engine = engine_over(tmp_path / "open", {"dorvaplex.md": TABLETS}, hash_embedder)
@@ -167,7 +171,10 @@ def test_a_short_part_is_answered_by_the_statement_that_states_its_target(
     # A threshold that the part alone does not pass and the whole does.
     between = (part.support + whole.support) / 2
     engine = engine_over(tmp_path / "gated", {"dorvaplex.md": TABLETS}, hash_embedder, between)
-    assert engine.ask("dorvaplex with food").abstained
+    alone = engine.ask("dorvaplex with food")
+    assert not alone.abstained and "with a meal" in alone.text, alone.text
+    assert alone.trace is not None and alone.trace.support is not None
+    assert alone.trace.support < between  # let through for speaking of food, not by support
     answer = engine.ask("dorvaplex how many times a day, with food?")
     assert not answer.abstained
     assert "twice a day" in answer.text
