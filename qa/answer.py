@@ -394,7 +394,12 @@ class ExtractiveAnswerer:
             # "and if CrCl is 15?" after a dose question asks for the dose: a follow-up
             # that asks for nothing of its own asks what the previous turn asked. Not
             # "what if she's breastfeeding?": whether it is safe is a question of its own.
-            intent = replace(intent, targets=intent_of(topic).targets)
+            inherited = intent_of(topic).targets
+            if "amount" in inherited and intent.population:
+                # "and if she has severe hepatic impairment?" after "dose, w food or not?"
+                # asks the case's dose, not the food advice again.
+                inherited = frozenset({"amount"})
+            intent = replace(intent, targets=inherited)
         names = _other_names(evidence, named or {}, codrugs, classed or {})
         for unit in units:
             # A unit is read under its heading: "Common Side Effects" answers "common".

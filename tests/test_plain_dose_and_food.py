@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from monorag.embed import HashEmbedder
+from monorag.qa.conversation import Conversation
 from monorag.qa.engine import Engine
 from tests.conftest import engine_over
 from tests.test_reader_neighbours import pick
@@ -102,3 +103,15 @@ def test_the_general_dose_is_found_beyond_the_closest_few() -> None:
     assert answer.startswith("The recommended dose is 4 capsules (600 mg) twice a day."), answer
     # Never the line pointing back at the liver dose, neither as the answer nor beside it.
     assert "900 mg" not in answer and "450 mg" not in answer, answer
+
+
+def test_a_population_follow_up_asks_the_cases_dose_not_the_food_again(engine: Engine) -> None:
+    """After "dose, w food or not?", "and if ... severe hepatic impairment?" asks for the
+    case's dose: a dose line that says nothing of food answers it."""
+    conversation = Conversation()
+    engine.ask("alkorib dose, w food or not?", conversation=conversation, llm=False)
+    answer = engine.ask(
+        "and if she has severe hepatic impairment?", conversation=conversation, llm=False
+    )
+    assert not answer.abstained, answer.text
+    assert "450 mg" in answer.text, answer.text
