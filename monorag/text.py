@@ -104,10 +104,11 @@ def is_list_item(line: str) -> bool:
     return bool(_LIST_ITEM.match(line) or _BARE_MARKER.match(line) or _LOWER_START.match(line))
 
 
-_GROUP_HEADER = re.compile(
+GROUP_HEADER = re.compile(
     r"\((?:may affect|affects?|occurs? in|seen in|reported in|frequency)\b[^()]*\)\s*:?\s*$",
     re.IGNORECASE,
 )
+"""A frequency group's parenthesis ending a line ("(may affect up to 1 in 100 people)")."""
 
 
 def is_lead_in(line: str) -> bool:
@@ -115,7 +116,7 @@ def is_lead_in(line: str) -> bool:
     n = len(line.split())
     if line.rstrip().endswith(":"):
         return n <= LEAD_IN_WORDS
-    if line.rstrip().endswith(")") and _GROUP_HEADER.search(line):
+    if line.rstrip().endswith(")") and GROUP_HEADER.search(line):
         # "Uncommon side effects (may affect up to 1 in 100 people)": a frequency group's
         # header, however many words its parenthesis takes.
         return n <= LEAD_IN_WORDS

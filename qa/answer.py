@@ -54,7 +54,15 @@ from monorag.qa.reader import (
     sub_population,
 )
 from monorag.settings import AnswerSettings
-from monorag.text import LEAD_IN_WORDS, fold, is_lead_in, lost_lead_in, tokenize, unit_layout
+from monorag.text import (
+    GROUP_HEADER,
+    LEAD_IN_WORDS,
+    fold,
+    is_lead_in,
+    lost_lead_in,
+    tokenize,
+    unit_layout,
+)
 from monorag.types import SEP, Answer, Candidate, Citation, Evidence, Statement, Trace
 
 if TYPE_CHECKING:
@@ -1526,9 +1534,7 @@ def _lead_in(
     return "", -1
 
 
-_FREQUENCY_LABEL = re.compile(
-    r"^[^.()]{0,60}\((?:[^()]*\b(?:may affect|frequency)\b[^()]*)\)\s*:?$", re.IGNORECASE
-)
+_FREQUENCY_LABEL = re.compile(r"^[^.()]{0,60}" + GROUP_HEADER.pattern, re.IGNORECASE)
 """A leaflet's frequency group label ("Uncommon (may affect up to 1 in 100 people)", "Not
 known (frequency cannot be estimated from the available data)"): the items after it have
 that frequency."""
