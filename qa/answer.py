@@ -468,9 +468,7 @@ class ExtractiveAnswerer:
             # capsules (600 mg) twice a day" beside "If you have severe liver problems:").
             # Not a line pointing back ("This means you take a total of 6 capsules"): it is
             # the sentence before it's, whoever that is for.
-            general = [u for u in top if _general_amount(intent, u)] or [
-                u for u in units if u.evidence is best.evidence and _general_amount(intent, u)
-            ]
+            general = _near(top, units, best.evidence, lambda u: _general_amount(intent, u))
             if general:
                 best = max(general, key=lambda u: (_named(intent, u), u.score))
         naming = [u for u in units if _codrug(u, names)]
@@ -520,9 +518,7 @@ class ExtractiveAnswerer:
             # kind answers something else, however close its words. Beyond the re-ranked
             # few, the best statement's own passage may state it ("Do not store above 25 C"
             # beside "Keep it in the carton").
-            carrying = [u for u in top if _carries_asked(u)] or [
-                u for u in units if _carries_asked(u) and u.evidence is top[0].evidence
-            ]
+            carrying = _near(top, units, top[0].evidence, _carries_asked)
             if carrying:
                 best = max(carrying, key=lambda u: u.score)
             else:
@@ -567,11 +563,7 @@ class ExtractiveAnswerer:
             # at once" answer it too. A line it leans on ("You should also do this for six
             # months after") comes along with it. A dose question's "for how long" is the
             # course's, a part beside the amount (``_covers_more``), not its answer.
-            lasting = [u for u in top if _lasts(u) and not _conflicts(u)] or [
-                u
-                for u in units
-                if _lasts(u) and not _conflicts(u) and u.evidence is top[0].evidence
-            ]
+            lasting = _near(top, units, top[0].evidence, lambda u: _lasts(u) and not _conflicts(u))
             if lasting and not _lasts(best):
                 best = max(lasting, key=lambda u: u.score)
         if best.fit is not None and best.fit.fragment and not best.lead:
@@ -1398,6 +1390,14 @@ _DOSE_WORD = re.compile(r"\b(?:dos\w*|regimen|how much|titrat\w*)\b", re.IGNOREC
 
 OWNER_WORDS = 8
 """How far back (words, within its clause) an amount's drug is looked for."""
+
+
+def _near(
+    top: list[Unit], units: list[Unit], passage: Evidence, keep: Callable[[Unit], bool]
+) -> list[Unit]:
+    """The re-ranked units ``keep`` holds, else the units of ``passage`` (the best
+    statement's) it holds: beyond the few re-ranked, the best one's passage may state it."""
+    return [u for u in top if keep(u)] or [u for u in units if u.evidence is passage and keep(u)]
 
 
 def _lasts(unit: Unit) -> bool:
