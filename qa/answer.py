@@ -1014,6 +1014,8 @@ class ExtractiveAnswerer:
         """Whether every amount the unit quotes follows another drug's name ("In patients
         with NSTE-ACS, initiate aspirin (75 mg to 325 mg once daily) and continue it in
         combination with clopidogrel": aspirin's dose, in the clopidogrel label)."""
+        if not _AMOUNT.search(unit.text):
+            return False  # no amount to own: no clause to cut (this runs for every unit)
         chunk = unit.evidence.chunk
         quoted = clause_for(question, unit.text, chunk.drug) or unit.text
         own = {fold(w) for name in (chunk.drug, *chunk.aliases) for w in words(name)}
