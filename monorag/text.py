@@ -105,10 +105,14 @@ def is_list_item(line: str) -> bool:
 
 
 GROUP_HEADER = re.compile(
-    r"\((?:may affect|affects?|occurs? in|seen in|reported in|frequency)\b[^()]*\)\s*:?\s*$",
+    r"(?:\((?:may affect|affects?|occurs? in|seen in|reported in|frequency)\b[^()]*\)\s*:?"
+    r"|(?::|\s[-–])\s*(?:may affect|affects?|frequency cannot be estimated)\b[^():;.]*"
+    r"[:.]?)\s*$",
     re.IGNORECASE,
 )
-"""A frequency group's parenthesis ending a line ("(may affect up to 1 in 100 people)")."""
+"""A frequency group's parenthesis ending a line ("(may affect up to 1 in 100 people)"), or
+its label after a colon or dash ("Common: may affect up to 1 in 10 people", the way about
+one leaflet in nine writes its groups)."""
 
 
 def is_lead_in(line: str) -> bool:
@@ -116,9 +120,9 @@ def is_lead_in(line: str) -> bool:
     n = len(line.split())
     if line.rstrip().endswith(":"):
         return n <= LEAD_IN_WORDS
-    if line.rstrip().endswith(")") and GROUP_HEADER.search(line):
-        # "Uncommon side effects (may affect up to 1 in 100 people)": a frequency group's
-        # header, however many words its parenthesis takes.
+    if GROUP_HEADER.search(line):
+        # "Uncommon side effects (may affect up to 1 in 100 people)", "Common: may affect
+        # up to 1 in 10 people": a frequency group's header, however many words it takes.
         return n <= LEAD_IN_WORDS
     return 0 < n <= LEAD_IN_HEADING and not _ENDS_SENTENCE.search(line)
 

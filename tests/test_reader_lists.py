@@ -273,3 +273,33 @@ def test_a_paragraph_is_read_under_the_frequency_label_ending_the_one_before() -
     answer = pick("how common are toe amputations with examplomab?", FREQUENCY_PARAGRAPHS, sims)
     assert answer.startswith("Uncommon (may affect up to 1 in 100 people) |"), answer
     assert "Lower limb amputations" in answer
+
+
+# The other way leaflets write their frequency groups: the label before a colon, no
+# parenthesis, each on its own line above the group's items.
+COLON_FREQUENCY = """Other possible side effects:
+
+Common: may affect up to 1 in 10 people
+
+* Palpitations, trembling or shaking.
+* Thrush (a fungal infection) in the mouth. It is less likely if you rinse your mouth.
+
+Uncommon: may affect up to 1 in 100 people
+
+* Feeling restless or nervous."""
+
+
+def test_an_item_is_quoted_under_its_frequency_label_written_with_a_colon() -> None:
+    sims = [0.1, 0.1, 0.1, 0.9, 0.3, 0.1, 0.1]
+    answer = pick("how common is oral thrush with examplomab?", COLON_FREQUENCY, sims)
+    assert answer.startswith("Common: may affect up to 1 in 10 people"), answer
+    assert "Thrush" in answer and "1 in 100" not in answer
+
+
+def test_a_sentence_ending_in_a_frequency_is_no_label_of_the_item_after_it() -> None:
+    text = """Tell your doctor at once about:
+
+* Chills or fever. Serious infections are uncommon (may affect up to 1 in 100 people).
+* Diarrhoea (which may affect more than 1 in 10 people)."""
+    answer = pick("how common is diarrhoea with examplomab?", text, [0.1, 0.1, 0.1, 0.9])
+    assert "Diarrhoea" in answer and "infections" not in answer, answer
