@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import permutations
 
 from rapidfuzz import fuzz, process
 
@@ -19,6 +20,8 @@ from monorag.lexicon import DrugLexicon
 from monorag.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+_SLASHED = re.compile(r"(?<![\w/])[a-z]{3,}(?:/[a-z]{3,}){1,3}(?![\w/])")
+"""Two to four words of letters joined by slashes ("elexa/teza/iva", "bud/form")."""
 _MAX_WORDS = 4
 _CLASS_NOUNS = frozenset(
     fold(w)
@@ -257,6 +260,13 @@ class DrugIndex:
             self._add(found, docs, said, exact, alias)
             named[said] |= {self._title_of[d] for d in docs}
 
+        for i, parts in self._shortened_combinations(text, tokens):
+            # "elexa/teza/iva", "bud/form": a combination named by the first letters of
+            # each of its substances names the monographs of exactly those substances.
+            docs = self._combination_of(parts)
+            if docs:
+                used[i : i + len(parts)] = [True] * len(parts)
+                add(docs, "/".join(parts), exact=True)
         for size in range(_MAX_WORDS, 0, -1):
             for i in range(len(tokens) - size + 1):
                 if any(used[i : i + size]):
@@ -299,6 +309,36 @@ class DrugIndex:
         titles = set(lookup.titles)
         lookup.said = [said for said, named_titles in named.items() if named_titles & titles]
         return lookup
+
+    def _shortened_combinations(self, text: str, tokens: list[str]) -> list[tuple[int, list[str]]]:
+        """Runs of two to four words joined by slashes ("elexa/teza/iva") of which some
+        word names no monograph whole, with where they start among ``tokens``."""
+        out = []
+        for m in _SLASHED.finditer(text.lower()):
+            parts = m.group(0).split("/")
+            if all(self.names_a_monograph(p) for p in parts):
+                continue  # "sacubitril/valsartan": named whole, narrowed by ``_narrowed``
+            for i in range(len(tokens) - len(parts) + 1):
+                if tokens[i : i + len(parts)] == parts:
+                    out.append((i, parts))
+                    break
+        return out
+
+    def _combination_of(self, parts: list[str]) -> set[str]:
+        """Monographs holding exactly as many substances as ``parts``, each part the start
+        of another substance's name ("teza" of "tezacaftor")."""
+        found = set()
+        for doc, aliases in self._aliases.items():
+            title = words(self._title_of[doc])
+            heads = [w[0] for a in aliases if (w := words(a)) and w != title]
+            if len(heads) != len(parts):
+                continue
+            if any(
+                all(h.startswith(p) for h, p in zip(order, parts, strict=True))
+                for order in permutations(heads)
+            ):
+                found.add(doc)
+        return found
 
     def _alone(self, matches: list[DrugMatch]) -> list[DrugMatch]:
         """One substance named ("glycopyrronium") that several monographs hold: the

@@ -215,6 +215,23 @@ def test_the_parts_of_a_combination_name_the_monographs_holding_both() -> None:
     ]
 
 
+def test_a_combination_named_by_the_starts_of_its_substances_names_its_monographs() -> None:
+    files = [
+        entry("k", "Kaftrio", ["ivacaftor", "tezacaftor", "elexacaftor"]),
+        entry("i", "Kalydeco", ["ivacaftor"]),
+        entry("b", "Symbicort", ["budesonide", "formoterol fumarate dihydrate"]),
+        entry("t", "Trixeo", ["formoterol fumarate dihydrate", "glycopyrronium", "budesonide"]),
+        entry("p", "Pomalidomide", ["Pomalyst"]),
+    ]
+    index = DrugIndex(files, lexicon=shared_lexicon(ENGLISH))
+    assert index.find("grapefruit juice ok w elexa/teza/iva?").titles == ["Kaftrio"]
+    assert index.find("bud/form as maintenance and reliever, max puffs?").titles == ["Symbicort"]
+    # A slash between ordinary words or units, or parts that are no one product's
+    # substances, names nothing.
+    assert index.find("dose in units/kg, and/or by weight").titles == []
+    assert index.find("pom/dex in a pt over 75").titles == []
+
+
 # -- issue 12: abbreviations and misspelt names ---------------------------------------------
 
 
