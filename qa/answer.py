@@ -104,6 +104,9 @@ _CONTINUES = re.compile(
 _DIGIT = re.compile(r"\d")
 _NEEDS_CONTEXT = re.compile(
     r"^(?:it|this|they|these|that|its|their)\b|"
+    # "However, if it is nearly time for your next dose, skip the missed dose.": the rule
+    # it qualifies is the sentence before.
+    r"^(?:however|otherwise|instead|but)\b|"
     # "You should also do this for six months after": what "this" is, the sentence before says.
     r"^\w+ (?:should|must|will|can|need to) (?:also )?do (?:this|so|the same)\b",
     re.IGNORECASE,

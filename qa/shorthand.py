@@ -76,6 +76,8 @@ LAY: dict[str, str] = {
     "uptitrate": "increase the dose step by step",
     "up-titrate": "increase the dose step by step",
     "jab": "vaccine injection",
+    "puff": "inhalation",
+    "puffs": "inhalations",
     "asthmatic": "asthma",
     "diabetic": "diabetes",
     "epileptic": "epilepsy",
@@ -86,8 +88,9 @@ LAY: dict[str, str] = {
     "neonate": "newborn baby",
 }
 """Clinicians' terms -> how patient leaflets say them (leaflets count pregnancy in months,
-say "the dose is increased", and name the condition rather than the patient: "asthma"
-for "an asthmatic"): the leaflet's words join the clinician's."""
+say "the dose is increased", count an inhaler's doses in inhalations, and name the
+condition rather than the patient: "asthma" for "an asthmatic"): the leaflet's words join
+the clinician's."""
 
 _MEANING = {**SHORTHAND, **LAY}
 TERMS = frozenset(k for k in _MEANING if k.isalpha())

@@ -162,6 +162,20 @@ def test_a_lead_in_that_leans_back_brings_the_sentence_before_it() -> None:
     assert answer.startswith("Some medicines may raise the level of examplomab")
 
 
+CONTRAST = """Use one inhalation twice a day.
+
+If you are late with a dose of Examplomab, inhale it as soon as you remember. However, if\
+ it is nearly time for your next dose, skip the missed dose.
+
+Do not take a double dose to make up for a forgotten dose."""
+
+
+def test_a_sentence_opening_with_however_brings_the_rule_it_qualifies() -> None:
+    sims = [0.8, 0.1, 0.9, 0.7]
+    answer = pick("examplomab dose missed, nearly time for the next one", CONTRAST, sims)
+    assert "as soon as you remember" in answer and "skip the missed dose" in answer, answer
+
+
 SENTENCE_THEN_LIST = """Swallow the tablet whole with water.
 
 If you cannot swallow the tablet whole, you can crush it.

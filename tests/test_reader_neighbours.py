@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from monorag.embed import HashEmbedder
+from monorag.qa.abstention import AbstentionPolicy
 from monorag.qa.answer import ExtractiveAnswerer
 from monorag.qa.engine import Engine
 from monorag.qa.reader import (
@@ -203,7 +204,7 @@ def pick(question: str, text: str, similarities: list[float], section: str = "Do
         None,  # type: ignore[arg-type] - no re-rank, no model call
         _Lexical(),  # type: ignore[arg-type]
         AnswerSettings(rerank=0),
-        None,  # type: ignore[arg-type] - select never refuses
+        AbstentionPolicy(0.0),  # select never refuses
     )
     selection = answerer.select(question, question, query, [Evidence(chunk, 1.0)])
     return " | ".join(u.text for u in selection.units)

@@ -31,6 +31,7 @@ def test_clinicians_terms_get_the_leaflets_words() -> None:
         "ok in the second trimester (more than 3 months pregnant)?"
     )
     assert "vaccine injection" in spelt_out("same day as a flu jab?")
+    assert spelt_out("max puffs a day?") == "max puffs (inhalations) a day?"
 
 
 def test_words_that_contain_shorthand_are_left_alone() -> None:
