@@ -88,6 +88,13 @@ AXES: dict[str, dict[str, re.Pattern[str]]] = {
 POPULATION_AXES = ("age", "organ")
 """Axes that make a dose question about a sub-population: a statement that carries none of
 the population the question names does not answer it."""
+PURPOSES = {
+    "prevention": _rx(r"\b(?:prevent\w*|prophyla\w*)\b"),
+    "treatment": _rx(r"\b(?:treat(?:s|ed|ing|ment)?|acute|on[- ]demand)\b|\bat the first sign\b"),
+}
+"""What a dose is for: to prevent (attacks, bleeds, a recurrence) or to treat one. A dose
+question naming one is not answered by a statement stating only the other ("1000 IU every
+3 or 4 days for routine prevention" for "dose for an acute attack")."""
 CASE_AXES = ("age", "organ", "severity")
 """Axes of the case a dose question asks about (see ``Fit.unstated``): a severity only as
 an organ's (a severe infection is an indication, not a case)."""
@@ -589,6 +596,8 @@ class Intent:
     analytes: tuple[re.Pattern[str], ...] = ()
     """What the level a threshold question asks for measures (``LEVEL``): the statement
     that states the level names it."""
+    purpose: frozenset[str] = frozenset()
+    """What the dose a dose question asks for is for, when it names one (``PURPOSES``)."""
 
     @property
     def population(self) -> bool:
@@ -640,7 +649,17 @@ def intent_of(question: str) -> Intent:
         asked,
         frozenset(case),
         _analytes(question) if asked == LEVEL else (),
+        _purpose(question, targets),
     )
+
+
+def _purpose(question: str, targets: set[str]) -> frozenset[str]:
+    """``Intent.purpose``: read only for a dose question that names one purpose ("during
+    treatment" or "prevent and treat" ask for none)."""
+    if not targets & {"amount", "regimen"}:
+        return frozenset()
+    named = frozenset(p for p, rx in PURPOSES.items() if rx.search(question))
+    return named if len(named) == 1 else frozenset()
 
 
 def _asked(question: str, duration: str) -> str:
@@ -844,6 +863,11 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
                 break
         else:
             missing += measure == "weight"
+    for layer in layers if intent.purpose else ():
+        stated = {p for p, rx in PURPOSES.items() if rx.search(layer)}
+        if stated:
+            conflicts += not stated & intent.purpose
+            break
     carried = absent = 0
     duration_ok = True
     whole = " ".join(layers[:2])

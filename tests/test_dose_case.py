@@ -328,3 +328,36 @@ def test_the_moderate_case_gets_its_amount_not_the_severe_cases_verdict(
     engine = engine_over(folder, {"sartavel.md": HEPATIC_TWO_SECTIONS}, hash_embedder)
     answer = engine.ask("sartavel starting dose in child pugh b cirrhosis of the liver?", llm=False)
     assert "25 mg once daily" in answer.text, answer.text
+
+
+# -- what the dose is for: to prevent attacks, or to treat one --------------------------
+PURPOSES_TEXT = """Routine prevention of attacks: 500 IU of Examplomab should be injected\
+ every 3 or 4 days.
+
+Treatment of an attack: 1000 IU should be injected at the first sign of an attack."""
+
+
+def test_a_dose_for_treating_an_attack_is_not_the_preventive_dose() -> None:
+    from tests.test_reader_neighbours import pick
+
+    sims = [0.9, 0.6]
+    treat = pick("examplomab dose for an acute attack?", PURPOSES_TEXT, sims)
+    assert "1000 IU" in treat and "500 IU" not in treat, treat
+    prevent = pick("examplomab prophylaxis dose?", PURPOSES_TEXT, [0.6, 0.9])
+    assert "500 IU" in prevent and "1000 IU" not in prevent, prevent
+
+
+@pytest.mark.parametrize(
+    ("question", "purpose"),
+    [
+        ("examplomab dose for an acute attack?", {"treatment"}),
+        ("examplomab ppx (prophylaxis) dose for a 9yo", {"prevention"}),
+        ("examplomab dose to prevent and treat bleeds", set()),  # both: none
+        ("how long is treatment with examplomab", set()),  # no dose asked
+        ("examplomab side effects during treatment?", set()),
+    ],
+)
+def test_the_purpose_is_read_only_from_a_dose_question_naming_one(
+    question: str, purpose: set[str]
+) -> None:
+    assert intent_of(question).purpose == purpose
