@@ -59,6 +59,7 @@ SHORTHAND: dict[str, str] = {
     "nocte": "at night",
     "mane": "in the morning",
     "prn": "as needed",
+    "bf": "breastfeeding",
     "po": "by mouth",
     "iv": "intravenous",
     "sc": "subcutaneous",

@@ -21,6 +21,7 @@ def test_shorthand_is_spelt_out_beside_itself() -> None:
         "load for nstemi (non-ST-segment elevation myocardial infarction)"
     )
     assert spelt_out("25 mg nocte") == "25 mg nocte (at night)"
+    assert spelt_out("ok in bf?") == "ok in bf (breastfeeding)?"
     assert spelt_out("N/V on it?") == "N/V (nausea and vomiting) on it?"
     assert "stevens-johnson syndrome" in spelt_out("had SJS on it years ago")
 
