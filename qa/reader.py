@@ -242,7 +242,16 @@ _UNIT_FORMS = {
     "in ms": r"\d\s*ms\b|millisec",
     "percent": r"%|per ?cent",
 }
-_HOW_MANY = _rx(r"\bhow many (minutes|hours|days|weeks|months|years)\b")
+_SPANS = {
+    "minutes": "minutes?|mins?",
+    "hours": "hours?|hrs?",
+    "days": "days?",
+    "weeks": "weeks?|wks?",
+    "months": "months?|mths?|mos?",
+    "years": "years?|yrs?",
+}
+"""Lengths of time as a question names them, whole or as clinicians shorten them."""
+_HOW_MANY = _rx(r"\bhow many (" + "|".join(_SPANS.values()) + r")\b")
 _LAB = (
     r"\b(?:levels?|values?|concentrations?|e?gfr|crcl|creatinine clearance|serum|plasma|"
     r"trough|counts?|inr|hba1c|ha?emoglobin|hb|platelets?|neutrophils?|anc|potassium|"
@@ -447,8 +456,9 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "value": (
         _rx(
-            r"\b(?:at what|what (?:level|value|serum|percentage)|how many (?:weeks|days|"
-            r"hours|months|years|minutes)|how long|how fast|how far apart|how soon|"
+            r"\b(?:at what|what (?:level|value|serum|percentage)|how many (?:"
+            + "|".join(_SPANS.values())
+            + r")|how long|how fast|how far apart|how soon|"
             r"cut-?off|percent|msv|mmol|in ms)\b|%|\bwhat (?:\w+ )?(?:level|%|temp\w*)"
         ),
         _rx(_NUMBER),
@@ -631,7 +641,7 @@ def intent_of(question: str) -> Intent:
         age = "child" if hi < 18 else "elderly" if lo >= 65 else "adult"
         qualifiers["age"] = frozenset({age})
     how_many = _HOW_MANY.search(question)
-    duration = how_many.group(1).lower() if how_many else ""
+    duration = _span(how_many.group(1)) if how_many else ""
     asked = _asked(question, duration)
     temperature = asked == TEMPERATURE
     case = set(qualifiers.get("age", frozenset()) - {"adult"})
@@ -660,6 +670,11 @@ def _purpose(question: str, targets: set[str]) -> frozenset[str]:
         return frozenset()
     named = frozenset(p for p, rx in PURPOSES.items() if rx.search(question))
     return named if len(named) == 1 else frozenset()
+
+
+def _span(said: str) -> str:
+    """The length of time ``said`` names ("mins" -> "minutes")."""
+    return next(k for k, forms in _SPANS.items() if re.fullmatch(forms, said, _I))
 
 
 def _asked(question: str, duration: str) -> str:

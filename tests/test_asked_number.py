@@ -79,6 +79,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
 def test_what_number_a_question_asks_for() -> None:
     assert intent_of("what % of patients respond?").asked == "a percentage"
     assert intent_of("how many weeks does it last?").asked == "a number of weeks"
+    # As clinicians shorten them.
+    assert intent_of("run it over how many mins?").asked == "a number of minutes"
+    assert intent_of("held how many wks before surgery?").asked == "a number of weeks"
+    assert intent_of("over how many hrs?").duration == "hours"
     assert intent_of("max correction in mmol/L per day?").asked.startswith("a figure in mmol")
     assert intent_of("dose per m2?").asked == "a figure per m2"
     assert intent_of("what dose?").asked == ""
