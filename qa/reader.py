@@ -439,7 +439,7 @@ TARGETS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _rx(
             r"\b(?:works?|block\w*|inhibit\w*|binds?|binding|target\w*|belongs?|class|"
             r"group of medicines|antibod\w*|receptors?|agonist|antagonist|enzymes?|"
-            r"attach\w*|reduc\w* the (?:production|activity))\b"
+            r"attach\w*|reduc\w* the (?:production|activity)|acts? (?:by|on)|activated by)\b"
         ),
     ),
     "amount": (
@@ -497,7 +497,7 @@ SPOKEN_OF = {
     ),
     "mechanism": _rx(
         r"\bworks? by\b|\bmechanism of action\b|\b(?:blocks?|blocking|inhibits?|inhibiting|"
-        r"binds?|binding|attach(?:es)? to)\b"
+        r"binds?|binding|attach(?:es)? to)\b|\bacts? (?:by|on)\b|\b(?:is|are) activated by\b"
     ),
     "food": _rx(
         r"\b(?:with or without|with|without|after|before|regardless of) (?:a |your |any )?"
@@ -545,13 +545,15 @@ _SUPERSEDES = {
 }
 
 # -- list and broad questions -----------------------------------------------------------------
+_WHO_NOT = r"\bwho (?:(?:should|must|could)(?:n'?t\b|not\b| not\b)|can(?:not\b| not\b|'t\b|t\b))"
+"""Who should not, shouldn't (or "shouldnt", as typed), must not, can't, cannot ..."""
 BROAD = _rx(
-    r"\bwho (?:should|must|can)(?:not|n't| not)\b|\bwhat (?:are|were) the (?:\w+ )?"
+    rf"{_WHO_NOT}|\bwhat (?:are|were) the (?:\w+ )?"
     r"(?:warnings|risks|precautions|contraindications)\b|\bsafety risks\b"
 )
 """A question whose answer is a list: who should not take it, what the warnings are."""
 
-WHO_NOT = _rx(r"\bwho (?:should|must|can)(?:not|n't| not)\b|\bcontraindicat\w*")
+WHO_NOT = _rx(rf"{_WHO_NOT}|\bcontraindicat\w*")
 """A question asking who must not take a drug: its contraindications."""
 BARRED = "contraindications: do not take or use it, must not be given"
 """How monographs introduce their contraindications (a label's "CONTRAINDICATIONS", a

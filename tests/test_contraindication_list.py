@@ -116,7 +116,13 @@ def test_contractions_get_their_apostrophe(typed: str, spelt: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["who shouldnt take barrix?", "who should not take barrix?", "barrix contraindications"],
+    [
+        "who shouldnt take barrix?",
+        "who should not take barrix?",
+        "barrix contraindications",
+        "who can't take barrix?",
+        "who cant take barrix? pls",
+    ],
 )
 def test_who_must_not_is_the_barring_list(engine: Engine, question: str) -> None:
     answer = engine.ask(question)

@@ -300,12 +300,27 @@ It has a half-life of about 8 hours.
 """
 
 
+ACTIVATED = """---
+title: Lumivin
+lastModified: '2025-05-01'
+---
+## 1. What Lumivin is and what it is used for
+
+Lumivin contains a substance which is activated by light from a laser in a treatment called
+photodynamic therapy.
+
+## 3. How Lumivin is given
+
+Lumivin is given as an infusion into a vein.
+"""
+
+
 @pytest.fixture(scope="module")
 def low_support(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
     """An engine over Pellorin and Capsulin whose support threshold no statement reaches:
     only what answers whatever its support answers."""
     folder = tmp_path_factory.mktemp("low-support")
-    monographs = {"pellorin.md": STORED, "capsulin.md": UNSTORED}
+    monographs = {"pellorin.md": STORED, "capsulin.md": UNSTORED, "lumivin.md": ACTIVATED}
     return engine_over(folder, monographs, hash_embedder, abstain_below=0.99)
 
 
@@ -334,6 +349,14 @@ def test_a_how_does_it_work_question_is_answered_by_the_statement_of_how_it_work
     assert not answer.abstained, answer.text
     assert "blocking xanthine oxidase" in answer.text
     assert "Store at" not in answer.text
+
+
+def test_a_statement_of_what_activates_it_says_how_it_works(low_support: Engine) -> None:
+    """ "Is activated by light" (or "acts by attaching to") is how a leaflet says how a
+    medicine works without "works by"."""
+    answer = low_support.ask("how does lumivin work? moa")
+    assert not answer.abstained, answer.text
+    assert "activated by light" in answer.text and "infusion" not in answer.text
 
 
 def test_a_line_that_only_carries_a_storage_word_does_not_answer_whatever_its_support(
