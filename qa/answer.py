@@ -639,6 +639,22 @@ class ExtractiveAnswerer:
                     if not _holds(kept, u) and not fit(intent, u.text).conflicts
                 ]
                 selection.units = sorted([*kept, *more], key=lambda u: (u.index, u.item))
+            elif selection.specific:
+                # Close enough to answer on its own: what its paragraph goes on to say of
+                # it comes along ("You may need medical attention. You may notice that your
+                # heart is beating faster ..." for "what sx to expect" after an overdose).
+                more = [
+                    u
+                    for u in _following(best, layouts, CODRUG_WORDS)
+                    if not _holds(selection.units, u)
+                    and not fit(intent, u.text).conflicts
+                    and not _ASK_IF_UNSURE.match(u.text)
+                ]
+                at = next(
+                    (i + 1 for i, u in enumerate(selection.units) if u is best),
+                    len(selection.units),
+                )
+                selection.units[at:at] = more
         return selection
 
     @staticmethod
@@ -1724,6 +1740,13 @@ def _holds(chosen: list[Unit], unit: Unit) -> bool:
     return any(c.evidence is unit.evidence and c.index == unit.index for c in chosen)
 
 
+_ASK_IF_UNSURE = re.compile(
+    r"^(?:if you have any (?:further |other |more )?questions\b|(?:check with|ask) your "
+    r"(?:doctor|pharmacist|nurse)\b[^.]*\bnot sure\b)",
+    re.IGNORECASE,
+)
+"""A leaflet's closing advice ("If you have any further questions on the use of this
+medicine, ask your doctor"): no part of what a paragraph says of the question's target."""
 _SUBHEADING = re.compile(r"^\s*(?:how|what|when|where|which|why)\b", re.IGNORECASE)
 """A leaflet's sub-heading run into the text ("How much to use", "What X contains"): as a
 list's lead-in it says nothing the items do not, and it is not quoted."""

@@ -367,3 +367,20 @@ def test_a_line_that_only_carries_a_storage_word_does_not_answer_whatever_its_su
     is low."""
     answer = low_support.ask("What is the shelf life of Capsulin?")
     assert answer.abstained, answer.text
+
+
+OVERDOSE_SYMPTOMS = """The recommended dose is two puffs twice a day. Use it every day. Do not stop.
+
+If you use more Examplomab than you should If you have used more Examplomab than you should,\
+ talk to a doctor straight away. You may need medical attention. You may notice that your\
+ heart is beating faster than usual or that you feel shaky."""
+
+
+def test_an_overdose_answer_reads_its_paragraph_on_to_what_to_expect() -> None:
+    """Guard: the overdose statement brings what its paragraph goes on to say (the
+    symptoms to expect), however close it is to the question on its own."""
+    from tests.test_reader_neighbours import pick
+
+    sims = [0.6, 0.6, 0.6, 0.5, 0.9, 0.1]
+    answer = pick("took too many examplomab puffs - what to expect?", OVERDOSE_SYMPTOMS, sims)
+    assert "medical attention" in answer and "beating faster" in answer, answer
