@@ -639,10 +639,11 @@ class ExtractiveAnswerer:
                     if not _holds(kept, u) and not fit(intent, u.text).conflicts
                 ]
                 selection.units = sorted([*kept, *more], key=lambda u: (u.index, u.item))
-            elif selection.specific:
-                # Close enough to answer on its own: what its paragraph goes on to say of
-                # it comes along ("You may need medical attention. You may notice that your
-                # heart is beating faster ..." for "what sx to expect" after an overdose).
+            elif selection.specific and intent.targets & _ADVICE:
+                # Close enough to answer on its own, advice after an overdose or a missed
+                # dose still comes with what its paragraph goes on to say ("You may need
+                # medical attention. You may notice that your heart is beating faster ..."
+                # for "what sx to expect"): the steps of one piece of advice.
                 more = [
                     u
                     for u in _following(best, layouts, CODRUG_WORDS)
@@ -1740,6 +1741,8 @@ def _holds(chosen: list[Unit], unit: Unit) -> bool:
     return any(c.evidence is unit.evidence and c.index == unit.index for c in chosen)
 
 
+_ADVICE = frozenset({"overdose", "missed"})
+"""Targets a leaflet answers with a paragraph of steps (what to do, what to expect)."""
 _ASK_IF_UNSURE = re.compile(
     r"^(?:if you have any (?:further |other |more )?questions\b|(?:check with|ask) your "
     r"(?:doctor|pharmacist|nurse)\b[^.]*\bnot sure\b)",
