@@ -1700,7 +1700,7 @@ def _cases_after(lead: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> 
     layout = layouts[lead.evidence.chunk.id]
     first = _at(lead, layouts, lead.index + 1)
     if not first.item:
-        return [first]
+        return _steps_after(lead, layouts) or [first]
     starts: list[int] = []
     i = lead.index + 1
     while i < len(layout) and layout[i][2]:
@@ -1711,6 +1711,26 @@ def _cases_after(lead: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> 
     if len(cases) > SHORT_CASES or any(len(c.text.split()) > ITEM_WORDS for c in cases):
         return [first]
     return cases
+
+
+def _steps_after(lead: Unit, layouts: dict[str, list[tuple[int, int, int]]]) -> list[Unit]:
+    """The steps a lead-in ending in ":" opens when the conversion lost their list markers
+    ("you can mix it in water:" / "Put the tablet in a glass." / "Add 50 mL of still
+    water." / ...): two to ``STEPS`` paragraphs of one short sentence each, all quoted; []
+    when what follows is no such run."""
+    layout = layouts[lead.evidence.chunk.id]
+    text = lead.evidence.chunk.text
+    steps: list[Unit] = []
+    i = lead.index + 1
+    while i < len(layout) and not layout[i][2] and not _joined(text, layout, i):
+        if i + 1 < len(layout) and _joined(text, layout, i + 1):
+            break  # a paragraph of several sentences: prose again
+        step = _at(lead, layouts, i)
+        if len(step.text.split()) > ITEM_WORDS or len(steps) == STEPS:
+            return []
+        steps.append(step)
+        i += 1
+    return steps if len(steps) > 1 else []
 
 
 def _at(unit: Unit, layouts: dict[str, list[tuple[int, int, int]]], i: int) -> Unit:

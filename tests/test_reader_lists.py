@@ -176,6 +176,29 @@ def test_a_sentence_opening_with_however_brings_the_rule_it_qualifies() -> None:
     assert "as soon as you remember" in answer and "skip the missed dose" in answer, answer
 
 
+MARKERLESS_STEPS = """You can take Examplomab with or without food. If you have trouble\
+ swallowing the tablet, you can mix it in water:
+
+Put the tablet in a glass.
+
+Add 50 mL of still (non-fizzy) water.
+
+Stir until the tablet breaks up.
+
+Drink the liquid straight away.
+
+Keep taking Examplomab every day, even if you feel well, for as long as your doctor tells\
+ you to. Do not stop without talking to your doctor."""
+
+
+def test_the_steps_a_colon_lead_in_opens_come_with_it_though_they_lost_their_markers() -> None:
+    sims = [0.3, 0.9, 0.5, 0.2, 0.2, 0.2, 0.3, 0.3]
+    answer = pick("examplomab cant swallow tabs - can it be dispersed?", MARKERLESS_STEPS, sims)
+    assert answer.startswith("If you have trouble swallowing"), answer
+    assert "50 mL" in answer and "Drink the liquid" in answer, answer
+    assert "Keep taking" not in answer, answer
+
+
 SENTENCE_THEN_LIST = """Swallow the tablet whole with water.
 
 If you cannot swallow the tablet whole, you can crush it.
