@@ -13,6 +13,7 @@ here knows any particular drug or question: the same scoring runs on every monog
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -159,6 +160,9 @@ ITEM_WORDS = 40
 PART_UNITS = 3
 """At most this many statements are added for each part of a question that asks several
 things: the part's best statement and what completes it, not a second full answer."""
+RARE_IDF = math.log(10.0)
+"""The inverse document frequency (``LexicalIndex.idf``) of a word found in one passage in
+ten: rarer words say what a question is about."""
 CODRUG_WORDS = 40
 """What follows a statement naming a co-drug in its item or paragraph, quoted with it up
 to this many words: the advice ("take it 12 hours before") follows the naming."""
@@ -252,6 +256,9 @@ class Selection:
     speaks of it: the second signal of abstention, which answers whatever the support
     (clinicians ask "took a handful by mistake" in words far from "If you take more X than
     you should", and the statement's own words already say it answers that)."""
+    condition: bool = False
+    """The question names a condition, asks for no target, and the chosen statement bars
+    the drug in it: given whatever its support, as a co-drug's statement is."""
     barring: bool = False
     """The question asks only who must not take the drug, and the answer is the list a
     lead-in naming the drug bars it with ("Do not take X:"), or only for the warnings, and
@@ -344,6 +351,14 @@ class ExtractiveAnswerer:
         answer.evidence = answer.evidence or retrieval.evidence
         return answer
 
+    def _rare_words(self, weights: Mapping[str, float], evidence: list[Evidence]) -> set[str]:
+        """The question's words that say what it is about: of three letters or more,
+        found in fewer than one passage in ten (``RARE_IDF``), no word of the monographs'
+        own names (a condition: "asthma", "ebv"; a co-drug the monographs name is the
+        co-drug rule's)."""
+        own = {w for ev in evidence for w in tokenize(" ".join((ev.chunk.drug, *ev.chunk.aliases)))}
+        return {t for t, w in weights.items() if w >= RARE_IDF and len(t) >= 3 and t not in own}
+
     def _selection(self, query: Query, retrieval: Retrieval) -> Selection:
         return self.select(
             query.question,
@@ -361,6 +376,7 @@ class ExtractiveAnswerer:
         """Whether ``selection`` is an answer the policy lets through."""
         supported = (
             selection.codrug
+            or selection.condition
             or selection.barring
             or self.policy.supports(selection.support)
             or selection.specific
@@ -480,6 +496,16 @@ class ExtractiveAnswerer:
             # names it answers, over a closer line about something else.
             best = max(naming, key=lambda u: u.score)
             top = _with(top, best, first=True)
+        barring = []
+        if not intent.targets and not naming:
+            # "asthmatic with htn - is carvedilol an option?": a re-ranked statement that
+            # bars the drug in a condition the question names ("contraindicated in ...
+            # bronchial asthma") answers, whatever its support: "not covered" would deny
+            # a contraindication the monograph states.
+            rare = self._rare_words(weights, evidence)
+            barring = [u for u in top if _BARS_USE.search(f"{u.lead} {u.text}") and _names(u, rare)]
+            if barring and all(u is not best for u in barring):
+                best = max(barring, key=lambda u: u.score)
         unstated = ""
         case = _case(intent)
         if case and "amount" in intent.targets and not naming and not _answers_case(best):
@@ -582,6 +608,7 @@ class ExtractiveAnswerer:
             listing=bool(_LIST_QUESTION.search(question)) or intent.broad,
             ranked=top + rest[: TRACED - len(top)],
             codrug=bool(naming),
+            condition=bool(barring) and any(u is best for u in barring),
             targeted=bool(
                 intent.targets and best.fit and best.fit.targets and not best.fit.missing_targets
             ),
@@ -1286,6 +1313,20 @@ def _general(intent: Intent, top: list[Unit]) -> Unit:
         if unit.fit.missing_targets <= best.fit.missing_targets:
             return unit
     return best
+
+
+_BARS_USE = re.compile(
+    r"\b(?:must not|do not|don't|should not|cannot|can't|never)\s+(?:be\s+)?(?:take|taken|use|"
+    r"used|give|given|receive|treated with)\b|\bcontraindicated\b",
+    re.IGNORECASE,
+)
+"""A statement barring the drug's use ("you must not be treated with X", "is
+contraindicated in"), not any "do not" ("you do not need to take another tablet")."""
+
+
+def _names(unit: Unit, words: set[str]) -> bool:
+    """Whether the unit (with its lead-in) says one of ``words``."""
+    return bool(words & set(tokenize(f"{unit.lead} {unit.text}")))
 
 
 def _with(top: list[Unit], unit: Unit, first: bool = False) -> list[Unit]:

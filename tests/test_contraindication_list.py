@@ -244,3 +244,52 @@ def test_a_question_asking_the_warnings_gets_the_warnings_list_whatever_its_supp
     assert "severely reduced kidney function" not in answer.text
     barred = engine.ask("who shouldn't take barrix?")
     assert "severely reduced kidney function" in barred.text and "pancreatitis" not in barred.text
+
+
+CONDITION_BARRED = """---
+title: Betalol
+lastModified: '2026-01-01'
+---
+## 1 INDICATIONS AND USAGE
+
+Betalol is indicated for the management of essential hypertension.
+
+## 4 CONTRAINDICATIONS
+
+Betalol is contraindicated in the following conditions: bronchial asthma or related
+bronchospastic conditions; severe bradycardia; and cardiogenic shock.
+
+## 17 PATIENT COUNSELING INFORMATION
+
+If you vomit after a dose, you do not need to take another tablet for your gout.
+"""
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder) -> Engine:
+    """A support threshold no statement here reaches."""
+    folder = tmp_path_factory.mktemp("condition")
+    # Other monographs, so that a condition's word is rare in the corpus, as in a real one.
+    others = {
+        f"filler{n}.md": f"---\ntitle: Filler{n}\nlastModified: '2026-01-01'\n---\n"
+        f"## Dosage\n\nTake one Filler{n} tablet of {n + 1} mg a day with water.\n\n"
+        f"## Storage\n\nStore Filler{n} below 25 C in the original package.\n"
+        for n in range(8)
+    }
+    monographs = {"betalol.md": CONDITION_BARRED, **others}
+    return engine_over(folder, monographs, hash_embedder, 0.99)
+
+
+def test_a_statement_barring_the_drug_in_the_condition_asked_answers_whatever_its_support(
+    gated: Engine,
+) -> None:
+    """'Not covered' would deny a contraindication the monograph states."""
+    answer = gated.ask("pt with asthma and htn - is betalol an option if i go low and slow?")
+    assert not answer.abstained, answer.text
+    assert "bronchial asthma" in answer.text, answer.text
+
+
+def test_a_do_not_that_bars_nothing_does_not_answer_below_the_threshold(gated: Engine) -> None:
+    """ "You do not need to take another tablet" names gout but bars no use of the drug."""
+    answer = gated.ask("pt with gout - is betalol an option?")
+    assert answer.abstained, answer.text
