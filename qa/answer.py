@@ -1562,6 +1562,14 @@ def _surroundings(
             if candidate.endswith(":"):
                 if is_lead_in(candidate) and quotable(candidate):
                     lead, at = candidate, j
+                    above = unit_text(j - 1) if j > 0 and not same_block(j - 1, j) else ""
+                    if _CASE_HEADING.match(above) and (j == 1 or not same_block(j - 2, j - 1)):
+                        outer, outer_at = above, j - 1  # the case the list is for
+                break
+            if j == index - 1 and _CASE_HEADING.match(candidate):
+                # A case standing alone above what holds for it ("If you are between 9
+                # and 14 years old" / "You will receive 2 injections:"): it is read under it.
+                lead, at = candidate, j
                 break
             if len(candidate.split()) > SHORT_ITEM:
                 break
@@ -1569,6 +1577,11 @@ def _surroundings(
     context.extend(t for t in (lead, outer) if t)
     context.append(_leaf_of(ev))
     return (lead, at), (outer, outer_at), tuple(context)
+
+
+_CASE_HEADING = re.compile(r"^(?:if|for|in|when)\b[^.!?:;]{3,100}$", re.IGNORECASE)
+"""A paragraph that names a case and nothing else, with no full stop ("If you are 15 years
+old or above", "For children under 6 years"): the heading of what follows it."""
 
 
 def _lead_in(

@@ -361,3 +361,37 @@ def test_the_purpose_is_read_only_from_a_dose_question_naming_one(
     question: str, purpose: set[str]
 ) -> None:
     assert intent_of(question).purpose == purpose
+
+
+# A case standing as its own paragraph above the schedule that holds for it.
+CASE_PARAGRAPHS = """The number of injections depends on your age at the first injection.
+
+If you are between 9 and 14 years old
+
+You will receive 2 injections:
+
+First injection: at chosen date. Second injection: 5 to 13 months after the first.
+
+If you are 15 years old or above
+
+You will receive 3 injections:
+
+First injection: at chosen date. Second injection: 1 month after. Third: 6 months after."""
+
+
+def test_a_case_heading_paragraph_is_what_the_schedule_below_it_is_for(
+    tmp_path_factory: pytest.TempPathFactory, hash_embedder: HashEmbedder
+) -> None:
+    """ "If you are between 9 and 14 years old" states the case of the lines under it: a
+    12-year-old's schedule is stated, and it is not the one for 15 and over."""
+    text = (
+        "---\ntitle: Vaccinol\nlastModified: '2026-01-01'\n---\n## 3. How Vaccinol is given\n\n"
+        + CASE_PARAGRAPHS
+        + "\n"
+    )
+    engine = engine_over(
+        tmp_path_factory.mktemp("case-heading"), {"vaccinol.md": text}, hash_embedder
+    )
+    answer = engine.ask("vaccinol schedule for a 12yo girl? how many doses")
+    assert not answer.abstained, answer.text
+    assert "2 injections" in answer.text and "3 injections" not in answer.text, answer.text
