@@ -141,3 +141,32 @@ def test_eval_and_bench_declare_their_own_commands() -> None:
             declared.append(call.args[0].value if named else node.name)
     assert "ingest" in declared and "ask" in declared, declared
     assert not {"eval", "bench"} & set(declared), declared
+
+
+def _bound_twice(source: str) -> list[str]:
+    """Top-level names a module binds more than once (a constant, function or class)."""
+    seen: dict[str, int] = {}
+    for node in ast.parse(source).body:
+        names: list[str] = []
+        if isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names = [node.target.id]
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names = [node.name]
+        for name in names:
+            seen[name] = seen.get(name, 0) + 1
+    return sorted(n for n, count in seen.items() if count > 1)
+
+
+def test_no_module_binds_a_top_level_name_twice() -> None:
+    """A second pattern of the same name far down a long module silently replaces the
+    first (a case-heading rule once never ran because of it)."""
+    offenders = {
+        str(path.relative_to(PROJECT)): twice
+        for folder in FOLDERS
+        for path in (PROJECT / folder).glob("*.py")
+        if (twice := _bound_twice(path.read_text(encoding="utf-8")))
+    }
+    assert not offenders, offenders
+    assert _bound_twice("A = 1\ndef f(): pass\nA = 2\n") == ["A"]
