@@ -660,11 +660,7 @@ class ExtractiveAnswerer:
                     if u is best
                     or (u.evidence.chunk.id == best.evidence.chunk.id and _speaks(specific, u))
                 ]
-                more = [
-                    u
-                    for u in _following(best, layouts, CODRUG_WORDS)
-                    if not _holds(kept, u) and not fit(intent, u.text).conflicts
-                ]
+                more = _read_on(best, layouts, intent, kept)
                 selection.units = sorted([*kept, *more], key=lambda u: (u.index, u.item))
             elif selection.specific and intent.targets & _ADVICE:
                 # Close enough to answer on its own, advice after an overdose or a missed
@@ -673,10 +669,8 @@ class ExtractiveAnswerer:
                 # for "what sx to expect"): the steps of one piece of advice.
                 more = [
                     u
-                    for u in _following(best, layouts, CODRUG_WORDS)
-                    if not _holds(selection.units, u)
-                    and not fit(intent, u.text).conflicts
-                    and not _ASK_IF_UNSURE.match(u.text)
+                    for u in _read_on(best, layouts, intent, selection.units)
+                    if not _ASK_IF_UNSURE.match(u.text)
                 ]
                 at = next(
                     (i + 1 for i, u in enumerate(selection.units) if u is best),
@@ -1808,6 +1802,18 @@ def _joined(text: str, layout: list[tuple[int, int, int]], i: int) -> bool:
     return item == layout[i - 1][2] and bool(
         item or "\n\n" not in text[layout[i - 1][1] : layout[i][0]]
     )
+
+
+def _read_on(
+    best: Unit, layouts: dict[str, list[tuple[int, int, int]]], intent: Intent, have: list[Unit]
+) -> list[Unit]:
+    """What ``best``'s item or paragraph goes on to say (``_following``, up to
+    ``CODRUG_WORDS`` words) that ``have`` does not quote, about no other case."""
+    return [
+        u
+        for u in _following(best, layouts, CODRUG_WORDS)
+        if not _holds(have, u) and not fit(intent, u.text).conflicts
+    ]
 
 
 def _holds(chosen: list[Unit], unit: Unit) -> bool:
