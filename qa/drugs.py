@@ -324,13 +324,21 @@ class DrugIndex:
                     break
         return out
 
+    @cached_property
+    def _substance_heads(self) -> dict[str, list[str]]:
+        """Each monograph's substances by the first word of each alias that is not its
+        title ("tezacaftor" of Kaftrio's), built on first need."""
+        out: dict[str, list[str]] = {}
+        for doc, aliases in self._aliases.items():
+            title = words(self._title_of[doc])
+            out[doc] = [w[0] for a in aliases if (w := words(a)) and w != title]
+        return out
+
     def _combination_of(self, parts: list[str]) -> set[str]:
         """Monographs holding exactly as many substances as ``parts``, each part the start
         of another substance's name ("teza" of "tezacaftor")."""
         found = set()
-        for doc, aliases in self._aliases.items():
-            title = words(self._title_of[doc])
-            heads = [w[0] for a in aliases if (w := words(a)) and w != title]
+        for doc, heads in self._substance_heads.items():
             if len(heads) != len(parts):
                 continue
             if any(

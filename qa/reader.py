@@ -670,8 +670,13 @@ def _purpose(question: str, targets: set[str]) -> frozenset[str]:
     treatment" or "prevent and treat" ask for none)."""
     if not targets & {"amount", "regimen"}:
         return frozenset()
-    named = frozenset(p for p, rx in PURPOSES.items() if rx.search(question))
+    named = _purposes(question)
     return named if len(named) == 1 else frozenset()
+
+
+def _purposes(text: str) -> frozenset[str]:
+    """The purposes (``PURPOSES``) ``text`` states."""
+    return frozenset(p for p, rx in PURPOSES.items() if rx.search(text))
 
 
 def _span(said: str) -> str:
@@ -881,7 +886,7 @@ def fit(intent: Intent, text: str, context: tuple[str, ...] = ()) -> Fit:
         else:
             missing += measure == "weight"
     for layer in layers if intent.purpose else ():
-        stated = {p for p, rx in PURPOSES.items() if rx.search(layer)}
+        stated = _purposes(layer)
         if stated:
             conflicts += not stated & intent.purpose
             break
